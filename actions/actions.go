@@ -1,0 +1,93 @@
+// Package actions declares the nineteen WHATSAPP_* actions of the catalog,
+// one file per API area: messages.go, media.go, templates.go, account.go.
+// Each tool is one tools.Def value carrying its name, title, description,
+// toolset, annotations, input type and handler.
+package actions
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// Window tells when a customer last wrote to a business number, from the
+// webhook store. ok=false means the store never saw them write.
+type Window interface {
+	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
+}
+
+// Deps is what the actions need from the outside world.
+type Deps struct {
+	Graph *graph.Client
+	// WABAID keys templates and the phone-number list; empty when not configured.
+	WABAID string
+	// MediaDir is the only directory upload paths and downloads may touch; empty
+	// disables both.
+	MediaDir string
+	// MaxDownload caps media returned inline as base64 (default 5 MiB).
+	MaxDownload int64
+	// Window, when set, lets sends warn about the 24-hour window.
+	Window Window
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+func (d *Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deps) maxDownload() int64 {
+	if d.MaxDownload > 0 {
+		return d.MaxDownload
+	}
+	return 5 << 20
+}
+
+// errNoWABA is returned by the tools keyed on the WhatsApp Business Account
+// when none is configured.
+var errNoWABA = errors.New("this tool needs the WhatsApp Business Account id, and none is configured: the operator must set WHATSAPP_WABA_ID (or --waba-id) to the WABA id shown in Meta's WhatsApp Manager (not the phone_number_id). Nothing was sent")
+
+func (d *Deps) waba() (string, error) {
+	if d.WABAID == "" {
+		return "", errNoWABA
+	}
+	return d.WABAID, nil
+}
+
+// All returns the nineteen actions in catalog order.
+func All(d *Deps) []tools.Tool {
+	return []tools.Tool{
+		createMessageTemplate(d),
+		deleteMessageTemplate(d),
+		getBusinessProfile(d),
+		getMedia(d),
+		getMediaInfo(d),
+		getMessageTemplates(d),
+		getPhoneNumber(d),
+		getPhoneNumbers(d),
+		getTemplateStatus(d),
+		sendContacts(d),
+		sendInteractiveButtons(d),
+		sendInteractiveList(d),
+		sendLocation(d),
+		sendMedia(d),
+		sendMediaByID(d),
+		sendMessage(d),
+		sendReply(d),
+		sendTemplateMessage(d),
+		uploadMedia(d),
+	}
+}
+
+// Annotation sets used across the catalog.
+var (
+	readOnly = tools.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: true}
+	// A send reaches a person and cannot be undone, but it destroys nothing.
+	send = tools.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true}
+)

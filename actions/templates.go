@@ -1,0 +1,480 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// TemplateComponentDefs are the components of a template being created,
+// passed to Meta as given after our checks (Meta's component set is wide:
+// carousels, limited-time offers, OTP buttons…).
+type TemplateComponentDefs []map[string]any
+
+// JSONSchema describes the common component fields while allowing the rest.
+func (TemplateComponentDefs) JSONSchema() *jsonschema.Schema {
+	props := jsonschema.NewProperties()
+	props.Set("type", &jsonschema.Schema{Type: "string", Enum: []any{"HEADER", "BODY", "FOOTER", "BUTTONS"},
+		Description: "Component type. Exactly one BODY; at most one HEADER, FOOTER and BUTTONS."})
+	props.Set("format", &jsonschema.Schema{Type: "string", Enum: []any{"TEXT", "IMAGE", "VIDEO", "DOCUMENT", "GIF", "LOCATION"},
+		Description: "HEADER only: its format. Media headers need an example.header_handle from Meta's resumable upload API."})
+	props.Set("text", &jsonschema.Schema{Type: "string",
+		Description: "The text, with variables {{1}}, {{2}}… (or {{name}} with parameter_format NAMED). BODY ≤1024, HEADER ≤60 (one variable), FOOTER ≤60 (no variables). Variables may not start or end the text."})
+	props.Set("example", &jsonschema.Schema{Type: "object",
+		Description: "Sample values, required when the text has variables: {\"body_text\":[[\"v1\",\"v2\"]]} (nested array) for BODY, {\"header_text\":[\"v\"]} for HEADER; named: body_text_named_params [{param_name, example}]."})
+	props.Set("buttons", &jsonschema.Schema{Type: "array", MaxItems: ptr(uint64(10)),
+		Description: "BUTTONS only: up to 10: QUICK_REPLY (text ≤25, up to 10, grouped together), URL (text ≤25, url ≤2000, up to 2), PHONE_NUMBER (text ≤25, phone_number ≤20, 1), COPY_CODE (1).",
+		Items:       &jsonschema.Schema{Type: "object", Required: []string{"type"}}})
+	return &jsonschema.Schema{Type: "array", MinItems: ptr(uint64(1)), Items: &jsonschema.Schema{
+		Type: "object", Properties: props, Required: []string{"type"}}}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// CreateTemplateInput is the input of WHATSAPP_CREATE_MESSAGE_TEMPLATE.
+type CreateTemplateInput struct {
+	Name            string                `json:"name" validate:"required,tplname" jsonschema_description:"Template name: lowercase letters, digits and underscores, at most 512 characters, e.g. order_shipped."`
+	Category        string                `json:"category" validate:"required,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY" jsonschema_description:"UTILITY for transactional updates, MARKETING for promotions, AUTHENTICATION for one-time codes. Meta may re-categorise."`
+	Language        tools.LanguageCode    `json:"language" validate:"required,langcode" jsonschema_description:"The template's language code, e.g. en_US (case-sensitive, underscore)."`
+	Components      TemplateComponentDefs `json:"components" validate:"required,min=1" jsonschema_description:"The template's components: exactly one BODY, optional HEADER, FOOTER and BUTTONS, in Meta's format."`
+	ParameterFormat string                `json:"parameter_format,omitempty" validate:"omitempty,oneof=POSITIONAL NAMED" jsonschema:"enum=POSITIONAL,enum=NAMED" jsonschema_description:"Optional: POSITIONAL ({{1}}, the default) or NAMED ({{first_name}}) variables."`
+}
+
+var (
+	positionalVar = regexp.MustCompile(`\{\{\s*([0-9]+)\s*\}\}`)
+	anyVar        = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	namedVarName  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// Check applies Meta's component rules (cloudapi.md §2.1) so a model gets
+// every problem at once instead of one Meta subcode at a time.
+func (in *CreateTemplateInput) Check() []tools.FieldError {
+	var errs []tools.FieldError
+	add := func(field, rule string, args ...any) {
+		errs = append(errs, tools.FieldError{Field: field, Rule: fmt.Sprintf(rule, args...)})
+	}
+	counts := map[string]int{}
+	for i, c := range in.Components {
+		f := fmt.Sprintf("components[%d]", i)
+		typ, _ := c["type"].(string)
+		typ = strings.ToUpper(typ)
+		counts[typ]++
+		text, hasText := c["text"].(string)
+		if _, isStr := c["text"]; c["text"] != nil && !isStr {
+			add(f+".text", "must be a string")
+		}
+		switch typ {
+		case "BODY":
+			if !hasText && in.Category != "AUTHENTICATION" {
+				add(f+".text", "is required for BODY")
+			}
+			if n := utf8.RuneCountInString(text); n > 1024 {
+				add(f+".text", "must be at most 1024 characters (got %d)", n)
+			}
+		case "HEADER":
+			format, _ := c["format"].(string)
+			if format == "" {
+				add(f+".format", "is required for HEADER (TEXT, IMAGE, VIDEO, DOCUMENT, GIF or LOCATION)")
+			}
+			if strings.EqualFold(format, "TEXT") {
+				if !hasText {
+					add(f+".text", "is required for a TEXT header")
+				}
+				if n := utf8.RuneCountInString(text); n > 60 {
+					add(f+".text", "must be at most 60 characters (got %d)", n)
+				}
+				if n := len(anyVar.FindAllString(text, -1)); n > 1 {
+					add(f+".text", "may hold at most one variable (got %d)", n)
+				}
+			}
+		case "FOOTER":
+			if n := utf8.RuneCountInString(text); n > 60 {
+				add(f+".text", "must be at most 60 characters (got %d)", n)
+			}
+			if anyVar.MatchString(text) {
+				add(f+".text", "must not contain variables")
+			}
+		case "BUTTONS":
+			errs = append(errs, checkTemplateButtons(f, c["buttons"])...)
+		case "":
+			add(f+".type", "is required (HEADER, BODY, FOOTER or BUTTONS)")
+		default:
+			// Meta has more component types (carousels, limited-time offers);
+			// pass them through and let Meta judge.
+		}
+		if hasText && typ != "FOOTER" {
+			errs = append(errs, checkVariables(f+".text", text, in.ParameterFormat)...)
+		}
+	}
+	if counts["BODY"] != 1 {
+		add("components", "must contain exactly one BODY component (got %d)", counts["BODY"])
+	}
+	for _, t := range []string{"HEADER", "FOOTER", "BUTTONS"} {
+		if counts[t] > 1 {
+			add("components", "must contain at most one %s component (got %d)", t, counts[t])
+		}
+	}
+	return errs
+}
+
+func checkVariables(field, text, format string) []tools.FieldError {
+	var errs []tools.FieldError
+	trimmed := strings.TrimSpace(text)
+	if vars := anyVar.FindAllStringIndex(trimmed, -1); len(vars) > 0 {
+		if vars[0][0] == 0 || vars[len(vars)-1][1] == len(trimmed) {
+			errs = append(errs, tools.FieldError{Field: field, Rule: "must not start or end with a variable (Meta rejects it with subcode 2388299); add fixed text around it"})
+		}
+	}
+	for _, m := range anyVar.FindAllStringSubmatch(text, -1) {
+		name := m[1]
+		if format == "NAMED" {
+			if !namedVarName.MatchString(name) {
+				errs = append(errs, tools.FieldError{Field: field, Rule: fmt.Sprintf("variable {{%s}} must be lowercase letters, digits and underscores with parameter_format NAMED", name)})
+			}
+		} else if !positionalVar.MatchString(m[0]) {
+			errs = append(errs, tools.FieldError{Field: field, Rule: fmt.Sprintf("variable {{%s}} must be a number like {{1}}; set parameter_format NAMED for named variables", name)})
+		}
+	}
+	return errs
+}
+
+func checkTemplateButtons(field string, v any) []tools.FieldError {
+	var errs []tools.FieldError
+	add := func(f, rule string, args ...any) {
+		errs = append(errs, tools.FieldError{Field: f, Rule: fmt.Sprintf(rule, args...)})
+	}
+	buttons, ok := v.([]any)
+	if !ok || len(buttons) == 0 {
+		add(field+".buttons", "is required for BUTTONS and must be a non-empty array")
+		return errs
+	}
+	if len(buttons) > 10 {
+		add(field+".buttons", "must have at most 10 buttons (got %d)", len(buttons))
+	}
+	limits := map[string]int{"QUICK_REPLY": 10, "URL": 2, "PHONE_NUMBER": 1, "COPY_CODE": 1}
+	counts := map[string]int{}
+	lastQR, seenOther := -1, false
+	for i, b := range buttons {
+		f := fmt.Sprintf("%s.buttons[%d]", field, i)
+		m, ok := b.(map[string]any)
+		if !ok {
+			add(f, "must be an object")
+			continue
+		}
+		typ, _ := m["type"].(string)
+		typ = strings.ToUpper(typ)
+		counts[typ]++
+		if typ == "" {
+			add(f+".type", "is required (QUICK_REPLY, URL, PHONE_NUMBER, COPY_CODE, OTP, …)")
+		}
+		if text, _ := m["text"].(string); utf8.RuneCountInString(text) > 25 {
+			add(f+".text", "must be at most 25 characters (got %d)", utf8.RuneCountInString(text))
+		}
+		if u, _ := m["url"].(string); len(u) > 2000 {
+			add(f+".url", "must be at most 2000 characters")
+		}
+		if p, _ := m["phone_number"].(string); len(p) > 20 {
+			add(f+".phone_number", "must be at most 20 characters")
+		}
+		if typ == "QUICK_REPLY" {
+			if seenOther && lastQR >= 0 && lastQR != i-1 {
+				add(f, "quick-reply buttons must be grouped together (QUICK_REPLY, QUICK_REPLY, URL is fine; QUICK_REPLY, URL, QUICK_REPLY is not)")
+			}
+			lastQR = i
+		} else if lastQR >= 0 {
+			seenOther = true
+		}
+	}
+	for typ, max := range limits {
+		if counts[typ] > max {
+			add(field+".buttons", "must have at most %d %s buttons (got %d)", max, typ, counts[typ])
+		}
+	}
+	return errs
+}
+
+func createMessageTemplate(d *Deps) tools.Tool {
+	return tools.New(tools.Def[CreateTemplateInput, *graph.TemplateCreated]{
+		Name:    "WHATSAPP_CREATE_MESSAGE_TEMPLATE",
+		Title:   "Create a message template",
+		Toolset: tools.ToolsetTemplates,
+		Description: "Submit a new message template for Meta's review in the configured WhatsApp Business Account. " +
+			"Templates are the only messages that reach users outside the 24-hour window, and they can be sent only once APPROVED: " +
+			"the result's status is usually PENDING; review takes minutes up to 24 hours, check it with WHATSAPP_GET_TEMPLATE_STATUS. " +
+			"Components need exactly one BODY (≤1024 characters); variables are {{1}}, {{2}}… with sample values in example. " +
+			"Limit: 100 creations per hour per account. Data: {id, status, category}.",
+		Annotations: tools.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
+		Example:     `{"name":"order_shipped","category":"UTILITY","language":"en_US","components":[{"type":"BODY","text":"Hi {{1}}, your order {{2}} has shipped.","example":{"body_text":[["Ana","#1234"]]}}]}`,
+		Handler: func(ctx context.Context, in *CreateTemplateInput) (*graph.TemplateCreated, error) {
+			waba, err := d.waba()
+			if err != nil {
+				return nil, err
+			}
+			out, _, err := d.Graph.CreateTemplate(ctx, waba, &graph.TemplateCreate{Name: in.Name, Category: in.Category,
+				Language: string(in.Language), ParameterFormat: in.ParameterFormat, Components: in.Components})
+			return out, err
+		},
+	})
+}
+
+// DeleteTemplateInput is the input of WHATSAPP_DELETE_MESSAGE_TEMPLATE.
+type DeleteTemplateInput struct {
+	TemplateID string `json:"template_id" validate:"required,graphid" jsonschema_description:"The template's id (from WHATSAPP_GET_MESSAGE_TEMPLATES or WHATSAPP_CREATE_MESSAGE_TEMPLATE). Only this template, in this one language, is deleted."`
+}
+
+// DeleteResult is data of WHATSAPP_DELETE_MESSAGE_TEMPLATE.
+type DeleteResult struct {
+	Success    bool   `json:"success"`
+	TemplateID string `json:"template_id"`
+	Name       string `json:"name" jsonschema_description:"The deleted template's name"`
+}
+
+func deleteMessageTemplate(d *Deps) tools.Tool {
+	return tools.New(tools.Def[DeleteTemplateInput, *DeleteResult]{
+		Name:    "WHATSAPP_DELETE_MESSAGE_TEMPLATE",
+		Title:   "Delete a message template",
+		Toolset: tools.ToolsetTemplates,
+		Description: "Permanently delete one message template by its id (other languages of the same name are kept). " +
+			"It cannot be undone; an approved template's name cannot be reused for 30 days, and messages already sent with it are still delivered. " +
+			"Disabled templates cannot be deleted.",
+		Annotations: tools.Annotations{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: true},
+		Example:     `{"template_id":"1252715608684590"}`,
+		Handler: func(ctx context.Context, in *DeleteTemplateInput) (*DeleteResult, error) {
+			waba, err := d.waba()
+			if err != nil {
+				return nil, err
+			}
+			// Meta deletes by name (every language) unless hsm_id comes with
+			// it, so look the name up and send both.
+			obj, _, err := d.Graph.GetObject(ctx, in.TemplateID, []string{"name"})
+			if err != nil {
+				return nil, err
+			}
+			name, _ := obj["name"].(string)
+			if name == "" {
+				return nil, fmt.Errorf("template %s has no name in Meta's answer; nothing was deleted (refusing to delete by id alone)", in.TemplateID)
+			}
+			ok, _, err := d.Graph.DeleteTemplate(ctx, waba, in.TemplateID, name)
+			if err != nil {
+				return nil, err
+			}
+			return &DeleteResult{Success: ok, TemplateID: in.TemplateID, Name: name}, nil
+		},
+	})
+}
+
+// GetTemplatesInput is the input of WHATSAPP_GET_MESSAGE_TEMPLATES.
+type GetTemplatesInput struct {
+	After         string             `json:"after,omitempty" validate:"omitempty,max=2000" jsonschema_description:"Cursor from a previous result's paging.cursors.after, to get the next page."`
+	Limit         int                `json:"limit,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=25,minimum=1,maximum=100" jsonschema_description:"Templates per page, 1 to 100 (default 25)."`
+	Status        string             `json:"status,omitempty" validate:"omitempty,oneof=APPROVED PENDING REJECTED DISABLED PAUSED LIMIT_EXCEEDED" jsonschema:"enum=APPROVED,enum=PENDING,enum=REJECTED,enum=DISABLED,enum=PAUSED,enum=LIMIT_EXCEEDED" jsonschema_description:"Only templates in this status; APPROVED ones can be sent."`
+	Category      string             `json:"category,omitempty" validate:"omitempty,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY" jsonschema_description:"Only templates of this category."`
+	Language      tools.LanguageCode `json:"language,omitempty" validate:"omitempty,langcode" jsonschema_description:"Only templates in this language, e.g. en_US."`
+	NameOrContent string             `json:"name_or_content,omitempty" validate:"omitempty,max=512" jsonschema_description:"Only templates whose name or text contains this."`
+}
+
+// Normalize applies the default page size and Meta's upper-case enums.
+func (in *GetTemplatesInput) Normalize() {
+	if in.Limit == 0 {
+		in.Limit = 25
+	}
+	in.Status, in.Category = strings.ToUpper(in.Status), strings.ToUpper(in.Category)
+}
+
+func getMessageTemplates(d *Deps) tools.Tool {
+	return tools.New(tools.Def[GetTemplatesInput, []graph.Object]{
+		Name:    "WHATSAPP_GET_MESSAGE_TEMPLATES",
+		Title:   "List message templates",
+		Toolset: tools.ToolsetTemplates,
+		Description: "List the message templates of the configured WhatsApp Business Account with their name, language, status, category, components and id. " +
+			"Use it to find an APPROVED template (and its {{variables}}) before WHATSAPP_SEND_TEMPLATE_MESSAGE. " +
+			"Data is an array; when paging.cursors.after is present and paging.next is set, pass it as `after` for the next page.",
+		Annotations: readOnly,
+		Example:     `{"status":"APPROVED","limit":10}`,
+		Data:        []TemplateSummary{},
+		Handler: func(ctx context.Context, in *GetTemplatesInput) ([]graph.Object, error) {
+			waba, err := d.waba()
+			if err != nil {
+				return nil, err
+			}
+			l, _, err := d.Graph.ListTemplates(ctx, waba, &graph.TemplateListOptions{
+				ListOptions: graph.ListOptions{Limit: in.Limit, After: in.After},
+				Status:      in.Status, Category: in.Category, Language: string(in.Language), NameOrContent: in.NameOrContent})
+			if err != nil {
+				return nil, err
+			}
+			setPaging(ctx, l.Paging)
+			return l.Data, nil
+		},
+	})
+}
+
+func setPaging(ctx context.Context, p *graph.Paging) {
+	if p == nil {
+		return
+	}
+	tp := &tools.Paging{Next: p.Next, Previous: p.Previous}
+	if p.Cursors != nil {
+		tp.Cursors = &tools.Cursors{Before: p.Cursors.Before, After: p.Cursors.After}
+	}
+	tools.SetPaging(ctx, tp)
+}
+
+// TemplateSummary documents the items of WHATSAPP_GET_MESSAGE_TEMPLATES.
+type TemplateSummary struct {
+	ID              string           `json:"id,omitempty" jsonschema_description:"The template_id other tools take"`
+	Name            string           `json:"name,omitempty"`
+	Language        string           `json:"language,omitempty"`
+	Status          string           `json:"status,omitempty"`
+	Category        string           `json:"category,omitempty"`
+	ParameterFormat string           `json:"parameter_format,omitempty"`
+	Components      []map[string]any `json:"components,omitempty" jsonschema_description:"HEADER/BODY/FOOTER/BUTTONS with their text and {{variables}}"`
+}
+
+// TemplateStatusInput is the input of WHATSAPP_GET_TEMPLATE_STATUS.
+type TemplateStatusInput struct {
+	TemplateID string `json:"template_id" validate:"required,graphid" jsonschema_description:"The template's id."`
+	Fields     string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"Comma-separated fields to return, e.g. status,rejected_reason,quality_score. Default: id,name,language,category,status,rejected_reason. status is always included."`
+}
+
+// TemplateStatus is data of WHATSAPP_GET_TEMPLATE_STATUS.
+type TemplateStatus struct {
+	ID             string `json:"id,omitempty"`
+	Name           string `json:"name,omitempty"`
+	Language       string `json:"language,omitempty"`
+	Category       string `json:"category,omitempty"`
+	Status         string `json:"status,omitempty" jsonschema_description:"APPROVED, PENDING, REJECTED, PAUSED, DISABLED, IN_APPEAL, PENDING_DELETION, DELETED, LIMIT_EXCEEDED or ARCHIVED"`
+	RejectedReason string `json:"rejected_reason,omitempty"`
+}
+
+func getTemplateStatus(d *Deps) tools.Tool {
+	return tools.New(tools.Def[TemplateStatusInput, graph.Object]{
+		Name:    "WHATSAPP_GET_TEMPLATE_STATUS",
+		Title:   "Get a template's review status",
+		Toolset: tools.ToolsetTemplates,
+		Description: "Read a message template's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED…) and, when rejected, the reason. " +
+			"Use it after WHATSAPP_CREATE_MESSAGE_TEMPLATE: only APPROVED templates can be sent; review takes up to 24 hours.",
+		Annotations: readOnly,
+		Example:     `{"template_id":"1252715608684590"}`,
+		Data:        TemplateStatus{},
+		Handler: func(ctx context.Context, in *TemplateStatusInput) (graph.Object, error) {
+			fields := splitFields(in.Fields, "id,name,language,category,status,rejected_reason")
+			if !contains(fields, "status") {
+				fields = append(fields, "status")
+			}
+			obj, _, err := d.Graph.GetObject(ctx, in.TemplateID, fields)
+			return obj, err
+		},
+	})
+}
+
+// TemplateParameterInput is one variable value of a template send, in Meta's format.
+type TemplateParameterInput struct {
+	Type          string    `json:"type" validate:"required,oneof=text currency date_time image video document payload" jsonschema:"enum=text,enum=currency,enum=date_time,enum=image,enum=video,enum=document,enum=payload" jsonschema_description:"Parameter type: text for {{variables}}, image/video/document for media headers, payload for quick-reply buttons."`
+	ParameterName string    `json:"parameter_name,omitempty" validate:"omitempty,max=100" jsonschema_description:"Named templates only: the variable's name, e.g. first_name."`
+	Text          string    `json:"text,omitempty" validate:"required_if=Type text,max=1024" jsonschema_description:"The value, for type text (also the URL suffix of a URL button)."`
+	Payload       string    `json:"payload,omitempty" validate:"required_if=Type payload,max=1024" jsonschema_description:"For quick-reply buttons: what comes back when tapped."`
+	Image         *MediaRef `json:"image,omitempty" validate:"required_if=Type image"`
+	Video         *MediaRef `json:"video,omitempty" validate:"required_if=Type video"`
+	Document      *MediaRef `json:"document,omitempty" validate:"required_if=Type document"`
+	Currency      *Currency `json:"currency,omitempty" validate:"required_if=Type currency"`
+	DateTime      *Fallback `json:"date_time,omitempty" validate:"required_if=Type date_time"`
+}
+
+// MediaRef points at media by uploaded id or public link (exactly one).
+type MediaRef struct {
+	ID       string `json:"id,omitempty" validate:"required_without=Link,excluded_with=Link,omitempty,graphid"`
+	Link     string `json:"link,omitempty" validate:"required_without=ID,omitempty,http_url"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// Currency is a currency value.
+type Currency struct {
+	FallbackValue string `json:"fallback_value" validate:"required"`
+	Code          string `json:"code" validate:"required,len=3,uppercase" jsonschema_description:"ISO 4217 code, e.g. USD"`
+	Amount1000    int64  `json:"amount_1000" jsonschema_description:"Amount times 1000, e.g. 10990 for 10.99"`
+}
+
+// Fallback is a date_time value.
+type Fallback struct {
+	FallbackValue string `json:"fallback_value" validate:"required"`
+}
+
+// TemplateComponentInput gives the parameters of one component of the template.
+type TemplateComponentInput struct {
+	Type       string                   `json:"type" validate:"required,oneof=header body button" jsonschema:"enum=header,enum=body,enum=button" jsonschema_description:"Which component the parameters fill."`
+	SubType    string                   `json:"sub_type,omitempty" validate:"required_if=Type button,omitempty,oneof=quick_reply url copy_code flow" jsonschema:"enum=quick_reply,enum=url,enum=copy_code,enum=flow" jsonschema_description:"Buttons only: the button's kind."`
+	Index      *int                     `json:"index,omitempty" validate:"required_if=Type button,omitempty,min=0,max=9" jsonschema_description:"Buttons only: the button's position, from 0."`
+	Parameters []TemplateParameterInput `json:"parameters" validate:"required,min=1,max=100,dive" jsonschema_description:"The values, in variable order ({{1}} first) or with parameter_name for named templates."`
+}
+
+// SendTemplateInput is the input of WHATSAPP_SEND_TEMPLATE_MESSAGE.
+type SendTemplateInput struct {
+	Recipient
+	TemplateName string                   `json:"template_name" validate:"required,tplname" jsonschema_description:"The name of an APPROVED template, e.g. hello_world."`
+	LanguageCode tools.LanguageCode       `json:"language_code,omitempty" validate:"langcode" jsonschema:"default=en_US" jsonschema_description:"The template's language code exactly as approved (en_US is not en). Default en_US."`
+	Components   []TemplateComponentInput `json:"components,omitempty" validate:"omitempty,max=20,dive" jsonschema_description:"Values for the template's variables: header, body and button parameters. Omit only for templates without variables or media header."`
+}
+
+// Normalize applies the default language and Meta's lower-case component names.
+func (in *SendTemplateInput) Normalize() {
+	in.Recipient.Normalize()
+	if in.LanguageCode == "" {
+		in.LanguageCode = "en_US"
+	}
+	for i := range in.Components {
+		c := &in.Components[i]
+		c.Type, c.SubType = strings.ToLower(c.Type), strings.ToLower(c.SubType)
+		for j := range c.Parameters {
+			c.Parameters[j].Type = strings.ToLower(c.Parameters[j].Type)
+		}
+	}
+}
+
+func (r *MediaRef) toGraph() *graph.MediaObject {
+	if r == nil {
+		return nil
+	}
+	return &graph.MediaObject{ID: r.ID, Link: r.Link, Filename: r.Filename}
+}
+
+func sendTemplateMessage(d *Deps) tools.Tool {
+	return tools.New(tools.Def[SendTemplateInput, *SendResult]{
+		Name:    "WHATSAPP_SEND_TEMPLATE_MESSAGE",
+		Title:   "Send a template message",
+		Toolset: tools.ToolsetMessages,
+		Description: "Send an approved message template. Templates are the only messages that reach a user outside the 24-hour customer-service window (first contact, reminders, notifications). " +
+			"The template must be APPROVED in exactly this language (find it with WHATSAPP_GET_MESSAGE_TEMPLATES status=APPROVED). " +
+			"A template with {{variables}} or a media header needs `components` with one parameter per variable, e.g. " +
+			`[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"#1234"}]}]` +
+			"; a wrong count fails with 132000, an unknown name/language with 132001.",
+		Annotations: send,
+		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","template_name":"order_update","language_code":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"#1234"}]}]}`,
+		Handler: func(ctx context.Context, in *SendTemplateInput) (*SendResult, error) {
+			t := &graph.Template{Name: in.TemplateName, Language: graph.TemplateLanguage{Code: string(in.LanguageCode)}}
+			for _, c := range in.Components {
+				gc := graph.TemplateComponent{Type: c.Type, SubType: c.SubType, Index: c.Index}
+				for _, p := range c.Parameters {
+					gp := graph.TemplateParameter{Type: p.Type, ParameterName: p.ParameterName, Text: p.Text, Payload: p.Payload,
+						Image: p.Image.toGraph(), Video: p.Video.toGraph(), Document: p.Document.toGraph()}
+					if p.Currency != nil {
+						gp.Currency = &graph.Currency{FallbackValue: p.Currency.FallbackValue, Code: p.Currency.Code, Amount1000: p.Currency.Amount1000}
+					}
+					if p.DateTime != nil {
+						gp.DateTime = &graph.DateTime{FallbackValue: p.DateTime.FallbackValue}
+					}
+					gc.Parameters = append(gc.Parameters, gp)
+				}
+				t.Components = append(t.Components, gc)
+			}
+			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "template", Template: t}, false)
+		},
+	})
+}

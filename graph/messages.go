@@ -1,0 +1,255 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+// Message is the body of POST /{phone-number-id}/messages. Exactly one of
+// the type fields is set, matching Type.
+type Message struct {
+	MessagingProduct string          `json:"messaging_product"`
+	RecipientType    string          `json:"recipient_type,omitempty"`
+	To               string          `json:"to"`
+	Context          *MessageContext `json:"context,omitempty"`
+	Type             string          `json:"type"`
+	Text             *Text           `json:"text,omitempty"`
+	Image            *MediaObject    `json:"image,omitempty"`
+	Audio            *MediaObject    `json:"audio,omitempty"`
+	Document         *MediaObject    `json:"document,omitempty"`
+	Sticker          *MediaObject    `json:"sticker,omitempty"`
+	Video            *MediaObject    `json:"video,omitempty"`
+	Location         *Location       `json:"location,omitempty"`
+	Contacts         []Contact       `json:"contacts,omitempty"`
+	Interactive      *Interactive    `json:"interactive,omitempty"`
+	Template         *Template       `json:"template,omitempty"`
+	// BizOpaqueCallbackData is echoed back in status webhooks (≤512 chars).
+	BizOpaqueCallbackData string `json:"biz_opaque_callback_data,omitempty"`
+}
+
+// MessageContext marks a reply to an earlier message.
+type MessageContext struct {
+	MessageID string `json:"message_id"`
+}
+
+// Text is a text message body.
+type Text struct {
+	Body       string `json:"body"`
+	PreviewURL bool   `json:"preview_url,omitempty"`
+}
+
+// MediaObject references media by uploaded id or by link.
+type MediaObject struct {
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// Location is a location pin; Meta types the coordinates as strings.
+type Location struct {
+	Latitude  string `json:"latitude"`
+	Longitude string `json:"longitude"`
+	Name      string `json:"name,omitempty"`
+	Address   string `json:"address,omitempty"`
+}
+
+// Contact is one contact card.
+type Contact struct {
+	Addresses []ContactAddress `json:"addresses,omitempty"`
+	Birthday  string           `json:"birthday,omitempty"`
+	Emails    []ContactEmail   `json:"emails,omitempty"`
+	Name      ContactName      `json:"name"`
+	Org       *ContactOrg      `json:"org,omitempty"`
+	Phones    []ContactPhone   `json:"phones,omitempty"`
+	URLs      []ContactURL     `json:"urls,omitempty"`
+}
+
+// ContactName is a contact's name; FormattedName is required.
+type ContactName struct {
+	FormattedName string `json:"formatted_name"`
+	FirstName     string `json:"first_name,omitempty"`
+	LastName      string `json:"last_name,omitempty"`
+	MiddleName    string `json:"middle_name,omitempty"`
+	Suffix        string `json:"suffix,omitempty"`
+	Prefix        string `json:"prefix,omitempty"`
+}
+
+// ContactAddress is a postal address.
+type ContactAddress struct {
+	Street      string `json:"street,omitempty"`
+	City        string `json:"city,omitempty"`
+	State       string `json:"state,omitempty"`
+	Zip         string `json:"zip,omitempty"`
+	Country     string `json:"country,omitempty"`
+	CountryCode string `json:"country_code,omitempty"`
+	Type        string `json:"type,omitempty"`
+}
+
+// ContactEmail is an email address.
+type ContactEmail struct {
+	Email string `json:"email,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// ContactOrg is a contact's organisation.
+type ContactOrg struct {
+	Company    string `json:"company,omitempty"`
+	Department string `json:"department,omitempty"`
+	Title      string `json:"title,omitempty"`
+}
+
+// ContactPhone is a phone number; WaID adds the Message button.
+type ContactPhone struct {
+	Phone string `json:"phone,omitempty"`
+	WaID  string `json:"wa_id,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// ContactURL is a web address.
+type ContactURL struct {
+	URL  string `json:"url,omitempty"`
+	Type string `json:"type,omitempty"`
+}
+
+// Interactive is a reply-button or list message.
+type Interactive struct {
+	Type   string             `json:"type"`
+	Header *InteractiveHeader `json:"header,omitempty"`
+	Body   InteractiveText    `json:"body"`
+	Footer *InteractiveText   `json:"footer,omitempty"`
+	Action InteractiveAction  `json:"action"`
+}
+
+// InteractiveHeader is a text header (media headers are not used by our tools).
+type InteractiveHeader struct {
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+}
+
+// InteractiveText is a body or footer.
+type InteractiveText struct {
+	Text string `json:"text"`
+}
+
+// InteractiveAction holds buttons (type button) or a list (type list).
+type InteractiveAction struct {
+	Buttons  []ReplyButton `json:"buttons,omitempty"`
+	Button   string        `json:"button,omitempty"`
+	Sections []ListSection `json:"sections,omitempty"`
+}
+
+// ReplyButton is one quick-reply button.
+type ReplyButton struct {
+	Type  string     `json:"type"`
+	Reply ReplyTitle `json:"reply"`
+}
+
+// ReplyTitle is a button's id and title.
+type ReplyTitle struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// ListSection is one section of a list message.
+type ListSection struct {
+	Title string    `json:"title,omitempty"`
+	Rows  []ListRow `json:"rows"`
+}
+
+// ListRow is one choosable row.
+type ListRow struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// Template is a template send.
+type Template struct {
+	Name       string              `json:"name"`
+	Language   TemplateLanguage    `json:"language"`
+	Components []TemplateComponent `json:"components,omitempty"`
+}
+
+// TemplateLanguage is the template's language code.
+type TemplateLanguage struct {
+	Code string `json:"code"`
+}
+
+// TemplateComponent carries the parameters of one template component.
+type TemplateComponent struct {
+	Type       string              `json:"type"`
+	SubType    string              `json:"sub_type,omitempty"`
+	Index      *int                `json:"index,omitempty"`
+	Parameters []TemplateParameter `json:"parameters,omitempty"`
+}
+
+// TemplateParameter is one variable value.
+type TemplateParameter struct {
+	Type          string       `json:"type"`
+	ParameterName string       `json:"parameter_name,omitempty"`
+	Text          string       `json:"text,omitempty"`
+	Payload       string       `json:"payload,omitempty"`
+	Image         *MediaObject `json:"image,omitempty"`
+	Video         *MediaObject `json:"video,omitempty"`
+	Document      *MediaObject `json:"document,omitempty"`
+	Currency      *Currency    `json:"currency,omitempty"`
+	DateTime      *DateTime    `json:"date_time,omitempty"`
+}
+
+// Currency is a currency parameter.
+type Currency struct {
+	FallbackValue string `json:"fallback_value"`
+	Code          string `json:"code"`
+	Amount1000    int64  `json:"amount_1000"`
+}
+
+// DateTime is a date-time parameter.
+type DateTime struct {
+	FallbackValue string `json:"fallback_value"`
+}
+
+// MessageResponse is the answer to a send: accepted, not yet delivered.
+type MessageResponse struct {
+	MessagingProduct string            `json:"messaging_product"`
+	Contacts         []ResponseContact `json:"contacts"`
+	Messages         []ResponseMessage `json:"messages"`
+}
+
+// ResponseContact maps the input number to the WhatsApp id.
+type ResponseContact struct {
+	Input  string `json:"input"`
+	WaID   string `json:"wa_id"`
+	UserID string `json:"user_id,omitempty"`
+}
+
+// ResponseMessage is the accepted message's id.
+type ResponseMessage struct {
+	ID            string `json:"id"`
+	MessageStatus string `json:"message_status,omitempty"`
+	GroupID       string `json:"group_id,omitempty"`
+}
+
+// SendMessage sends any message type. It is a write: it is retried only
+// when Meta answers a throttling code or no connection could be made.
+//
+// https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+func (c *Client) SendMessage(ctx context.Context, phoneNumberID string, m *Message) (*MessageResponse, *Response, error) {
+	m.MessagingProduct = "whatsapp"
+	if m.RecipientType == "" {
+		m.RecipientType = "individual"
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(MessageResponse)
+	resp, err := c.do(ctx, &request{method: http.MethodPost, path: url.PathEscape(phoneNumberID) + "/messages",
+		body: body, contentType: "application/json"}, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}

@@ -1,0 +1,235 @@
+// Package tools holds what every tool of the catalog shares: the declaration
+// type (name, title, description, toolset, annotations, schemas, handler), the
+// {successful, data, error} envelope, strict input decoding and validation.
+//
+// The catalog itself lives in the packages that own the behaviour (actions,
+// triggers); the server only loops over []Tool.
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+)
+
+// Toolsets group tools the way github-mcp-server does, so operators can
+// enable only what they need.
+const (
+	ToolsetMessages  = "messages"
+	ToolsetMedia     = "media"
+	ToolsetTemplates = "templates"
+	ToolsetAccount   = "account"
+	ToolsetStatus    = "status"
+)
+
+// Toolsets lists every toolset name in a stable order.
+var Toolsets = []string{ToolsetMessages, ToolsetMedia, ToolsetTemplates, ToolsetAccount, ToolsetStatus}
+
+// Annotations is the complete MCP annotation set. All four are always set:
+// mcp-go's defaults are pessimistic (destructive) and clients read them.
+type Annotations struct {
+	ReadOnly    bool `json:"readOnlyHint"`
+	Destructive bool `json:"destructiveHint"`
+	Idempotent  bool `json:"idempotentHint"`
+	OpenWorld   bool `json:"openWorldHint"`
+}
+
+// Tool is one declared tool of the catalog, ready to be registered on any
+// surface (MCP, REST, CLI).
+type Tool struct {
+	Name        string
+	Title       string
+	Description string
+	Toolset     string
+	Annotations Annotations
+	// ListData marks the list tools whose data is an array.
+	ListData     bool
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	// Example is a valid input, used in docs and checked by tests.
+	Example json.RawMessage
+
+	call func(ctx context.Context, args json.RawMessage) Result
+}
+
+// Call decodes and validates args, runs the handler and returns the envelope.
+// It never panics on bad input and never returns a Go error: every failure is
+// an envelope with Successful=false, which surfaces as an isError result.
+func (t Tool) Call(ctx context.Context, args json.RawMessage) Result {
+	return t.call(ctx, args)
+}
+
+// Paging is the Graph API cursor block, passed through for list tools.
+type Paging struct {
+	Cursors  *Cursors `json:"cursors,omitempty"`
+	Next     string   `json:"next,omitempty"`
+	Previous string   `json:"previous,omitempty"`
+}
+
+// Cursors are Graph's before/after cursors.
+type Cursors struct {
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+// Result is the envelope every tool returns, as structuredContent and as text.
+type Result struct {
+	Successful bool   `json:"successful"`
+	Data       any    `json:"data"`
+	Error      string `json:"error,omitempty"`
+	// Paging is set by the list tools only.
+	Paging *Paging `json:"paging,omitempty"`
+	// Warnings carry advice that did not stop the action (for example a
+	// free-form send to a number outside its 24-hour window).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// JSON renders the envelope; it cannot fail for the types we put in it, so a
+// failure is reported inside an envelope rather than lost.
+func (r Result) JSON() []byte {
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(Result{Successful: false, Data: map[string]any{}, Error: "internal error: cannot encode result: " + err.Error()})
+	}
+	return b
+}
+
+// Def declares a tool. In is the input struct (json, jsonschema and validate
+// tags); Out is the type of data on success.
+type Def[In, Out any] struct {
+	Name        string
+	Title       string
+	Description string
+	Toolset     string
+	Annotations Annotations
+	// Example is a valid input for docs and tests.
+	Example string
+	// Data, when set, is a value whose type documents data in the output
+	// schema instead of Out: handlers that pass Graph objects through
+	// (map[string]any) still get a descriptive schema.
+	Data    any
+	Handler func(ctx context.Context, in *In) (Out, error)
+}
+
+// New turns a declaration into a Tool, reflecting its input and output
+// schemas once.
+func New[In, Out any](d Def[In, Out]) Tool {
+	var out Out
+	list := reflect.TypeOf(out) != nil && reflect.TypeOf(out).Kind() == reflect.Slice
+	t := Tool{
+		Name:         d.Name,
+		Title:        d.Title,
+		Description:  d.Description,
+		Toolset:      d.Toolset,
+		Annotations:  d.Annotations,
+		ListData:     list,
+		InputSchema:  InputSchema[In](),
+		OutputSchema: outputSchema[Out](d.Data, list),
+	}
+	if d.Example != "" {
+		t.Example = json.RawMessage(d.Example)
+	}
+	t.call = func(ctx context.Context, args json.RawMessage) Result {
+		empty := emptyData(list)
+		in := new(In)
+		if err := Decode(args, in); err != nil {
+			return Result{Data: empty, Error: err.Error()}
+		}
+		if err := Validate(in); err != nil {
+			return Result{Data: empty, Error: err.Error()}
+		}
+		col := &collector{}
+		ctx = context.WithValue(ctx, collectorKey{}, col)
+		data, err := d.Handler(ctx, in)
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		if err != nil {
+			return Result{Data: failureData(err, empty), Error: Describe(err), Warnings: col.warnings}
+		}
+		var dv any = data
+		if isNil(dv) {
+			dv = empty
+		}
+		return Result{Successful: true, Data: dv, Paging: col.paging, Warnings: col.warnings}
+	}
+	return t
+}
+
+func emptyData(list bool) any {
+	if list {
+		return []any{}
+	}
+	return map[string]any{}
+}
+
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// Describer is implemented by errors that know how to explain themselves to
+// a model (Meta's code, what it means, what to do).
+type Describer interface {
+	Describe() string
+}
+
+// DataError is implemented by errors that carry details worth returning in
+// data on failure (catalog.md: "{} on failure unless details help").
+type DataError interface {
+	FailureData() map[string]any
+}
+
+// Describe renders err for a model.
+func Describe(err error) string {
+	var d Describer
+	if errors.As(err, &d) {
+		return d.Describe()
+	}
+	return err.Error()
+}
+
+func failureData(err error, empty any) any {
+	var d DataError
+	if errors.As(err, &d) {
+		if m := d.FailureData(); m != nil {
+			return m
+		}
+	}
+	return empty
+}
+
+type collectorKey struct{}
+
+type collector struct {
+	mu       sync.Mutex
+	warnings []string
+	paging   *Paging
+}
+
+// Warn adds a warning to the result of the tool call running in ctx.
+func Warn(ctx context.Context, format string, args ...any) {
+	if c, ok := ctx.Value(collectorKey{}).(*collector); ok {
+		c.mu.Lock()
+		c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+		c.mu.Unlock()
+	}
+}
+
+// SetPaging sets the paging block of the list tool call running in ctx.
+func SetPaging(ctx context.Context, p *Paging) {
+	if c, ok := ctx.Value(collectorKey{}).(*collector); ok {
+		c.mu.Lock()
+		c.paging = p
+		c.mu.Unlock()
+	}
+}
