@@ -284,6 +284,12 @@ func getMedia(d *Deps) tools.Tool {
 			if in.SaveAs != "" && d.MediaDir == "" {
 				return nil, tools.Invalid("save_as", "is not available: the operator has not allowed a media directory (--media-dir / WHATSAPP_MEDIA_DIR); omit save_as to get the bytes inline")
 			}
+			if in.SaveAs != "" {
+				// Writing through an existing link could land outside the media directory.
+				if st, err := os.Lstat(filepath.Join(d.MediaDir, in.SaveAs)); err == nil && !st.Mode().IsRegular() {
+					return nil, tools.Invalid("save_as", "names a link or directory in the media directory; choose another file name")
+				}
+			}
 			info, _, err := d.Graph.GetMedia(ctx, in.MediaID, "")
 			if err != nil {
 				return nil, err

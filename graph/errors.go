@@ -41,6 +41,9 @@ type Error struct {
 	FBTraceID   string          `json:"fbtrace_id,omitempty"`
 }
 
+// ErrorKind marks Graph API answers for transports (REST maps it to 502).
+func (e *Error) ErrorKind() string { return "api_error" }
+
 func (e *Error) Error() string {
 	s := fmt.Sprintf("graph: %s %s: HTTP %d: code %d", e.Method, e.Path, e.HTTPStatus, e.Code)
 	if e.Subcode != 0 {
@@ -96,7 +99,13 @@ func (e *Error) Describe() string {
 	if e.UserMsg != "" {
 		fmt.Fprintf(&b, ". %s", e.UserMsg)
 	}
-	if info, ok := lookupCode(e.Code, e.Subcode); ok {
+	info, ok := lookupCode(e.Code, e.Subcode)
+	if e.Code == 0 && e.Type == "" {
+		// No Meta error envelope (e.g. an HTML 502 from a proxy): code 0 is
+		// then our zero value, not Meta's AuthException.
+		ok = false
+	}
+	if ok {
 		fmt.Fprintf(&b, ". Meaning: %s. What to do: %s", info.meaning, info.action)
 	} else if e.HTTPStatus >= 500 {
 		b.WriteString(". Meaning: a temporary problem on Meta's side. What to do: retry in a little while")
@@ -215,6 +224,9 @@ func (e *NetworkError) Error() string {
 
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// ErrorKind marks an unreachable API.
+func (e *NetworkError) ErrorKind() string { return "unavailable" }
+
 // Describe explains a network failure to a model.
 func (e *NetworkError) Describe() string {
 	return fmt.Sprintf("could not reach the WhatsApp Cloud API (%v); nothing was processed. Retry later; if it persists the operator should check WHATSAPP_GRAPH_URL and the network", e.Err)
@@ -233,6 +245,9 @@ func (e *OutcomeUnknownError) Error() string {
 }
 
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// ErrorKind marks a write that may have been processed.
+func (e *OutcomeUnknownError) ErrorKind() string { return "outcome_unknown" }
 
 // Describe warns the model not to resend blindly.
 func (e *OutcomeUnknownError) Describe() string {

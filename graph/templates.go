@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -71,6 +72,9 @@ func (c *Client) ListTemplates(ctx context.Context, wabaID string, opts *Templat
 //
 // https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates
 func (c *Client) DeleteTemplate(ctx context.Context, wabaID, templateID, name string) (bool, *Response, error) {
+	if templateID == "" || name == "" {
+		return false, nil, errors.New("graph: DeleteTemplate needs both the template id and its name; nothing was deleted")
+	}
 	q := url.Values{"hsm_id": {templateID}, "name": {name}}
 	var out struct {
 		Success bool `json:"success"`

@@ -85,6 +85,35 @@ type Result struct {
 	// Warnings carry advice that did not stop the action (for example a
 	// free-form send to a number outside its 24-hour window).
 	Warnings []string `json:"warnings,omitempty"`
+	// Kind classifies a failure for transports that map it to a status
+	// code; it is not part of the envelope.
+	Kind ErrorKind `json:"-"`
+}
+
+// ErrorKind classifies failures.
+type ErrorKind string
+
+// Failure kinds.
+const (
+	KindInvalidInput   ErrorKind = "invalid_input"   // nothing was sent
+	KindAPI            ErrorKind = "api_error"       // the Graph API answered an error
+	KindOutcomeUnknown ErrorKind = "outcome_unknown" // a write may have been processed
+	KindUnavailable    ErrorKind = "unavailable"     // the API or the store could not be reached
+	KindFailed         ErrorKind = "failed"          // anything else (configuration, internal)
+)
+
+// Kinded is implemented by errors that know their kind. It returns a plain
+// string (one of the Kind* values) so packages like graph need not import us.
+type Kinded interface {
+	ErrorKind() string
+}
+
+func kindOf(err error) ErrorKind {
+	var k Kinded
+	if errors.As(err, &k) {
+		return ErrorKind(k.ErrorKind())
+	}
+	return KindFailed
 }
 
 // JSON renders the envelope; it cannot fail for the types we put in it, so a
@@ -136,10 +165,10 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		empty := emptyData(list)
 		in := new(In)
 		if err := Decode(args, in); err != nil {
-			return Result{Data: empty, Error: err.Error()}
+			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
 		}
 		if err := Validate(in); err != nil {
-			return Result{Data: empty, Error: err.Error()}
+			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
 		}
 		col := &collector{}
 		ctx = context.WithValue(ctx, collectorKey{}, col)
@@ -147,7 +176,13 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		col.mu.Lock()
 		defer col.mu.Unlock()
 		if err != nil {
-			return Result{Data: failureData(err, empty), Error: Describe(err), Warnings: col.warnings}
+			fail := empty
+			if !list {
+				// A list tool's output schema types data as an array: its
+				// failure details stay in error, data stays [].
+				fail = failureData(err, empty)
+			}
+			return Result{Data: fail, Error: Describe(err), Warnings: col.warnings, Kind: kindOf(err)}
 		}
 		var dv any = data
 		if isNil(dv) {

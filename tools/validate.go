@@ -28,6 +28,9 @@ type InputError struct {
 	Fields []FieldError
 }
 
+// ErrorKind classifies the failure for transports that map it (REST).
+func (e *InputError) ErrorKind() string { return string(KindInvalidInput) }
+
 func (e *InputError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
@@ -81,7 +84,9 @@ var unknownFieldRe = regexp.MustCompile(`json: unknown field "([^"]*)"`)
 func decodeError(err error, in any) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		field := te.Field
+		embedded := map[string]bool{}
+		embeddedNames(reflect.TypeOf(in), embedded)
+		field := fieldPath("root."+te.Field, embedded)
 		if field == "" {
 			field = "(arguments)"
 		}

@@ -1,0 +1,367 @@
+package actions_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// catalogSpec is catalog.md written down: every tool, its toolset, and its
+// inputs as "name:type", ★ marking the required ones. Inputs marked "ours"
+// in catalog.md are listed too; the server may add more optional inputs.
+var catalogSpec = []struct {
+	name    string
+	toolset string
+	inputs  []string
+	newIn   func() any // the input type, for tools.Decode/Validate
+}{
+	{"WHATSAPP_CREATE_MESSAGE_TEMPLATE", tools.ToolsetTemplates,
+		[]string{"★name:string", "★category:string", "★language:string", "★components:array"}, func() any { return new(actions.CreateTemplateInput) }},
+	{"WHATSAPP_DELETE_MESSAGE_TEMPLATE", tools.ToolsetTemplates,
+		[]string{"★template_id:string"}, func() any { return new(actions.DeleteTemplateInput) }},
+	{"WHATSAPP_GET_BUSINESS_PROFILE", tools.ToolsetAccount,
+		[]string{"★phone_number_id:string", "fields:string"}, func() any { return new(actions.BusinessProfileInput) }},
+	{"WHATSAPP_GET_MEDIA", tools.ToolsetMedia,
+		[]string{"★media_id:string", "download:boolean"}, func() any { return new(actions.GetMediaInput) }},
+	{"WHATSAPP_GET_MEDIA_INFO", tools.ToolsetMedia,
+		[]string{"★media_id:string"}, func() any { return new(actions.MediaIDInput) }},
+	{"WHATSAPP_GET_MESSAGE_TEMPLATES", tools.ToolsetTemplates,
+		[]string{"after:string", "limit:integer", "status:string", "category:string", "language:string", "name_or_content:string"}, func() any { return new(actions.GetTemplatesInput) }},
+	{"WHATSAPP_GET_PHONE_NUMBER", tools.ToolsetAccount,
+		[]string{"★phone_number_id:string", "fields:string"}, func() any { return new(actions.PhoneNumberIDInput) }},
+	{"WHATSAPP_GET_PHONE_NUMBERS", tools.ToolsetAccount,
+		[]string{"limit:integer", "after:string"}, func() any { return new(actions.GetPhoneNumbersInput) }},
+	{"WHATSAPP_GET_TEMPLATE_STATUS", tools.ToolsetTemplates,
+		[]string{"★template_id:string", "fields:string"}, func() any { return new(actions.TemplateStatusInput) }},
+	{"WHATSAPP_SEND_CONTACTS", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★contacts:array"}, func() any { return new(actions.SendContactsInput) }},
+	{"WHATSAPP_SEND_INTERACTIVE_BUTTONS", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★body_text:string", "★buttons:array", "header_text:string", "footer_text:string", "reply_to_message_id:string"},
+		func() any { return new(actions.SendButtonsInput) }},
+	{"WHATSAPP_SEND_INTERACTIVE_LIST", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★body_text:string", "★button_text:string", "★sections:array", "header_text:string", "footer_text:string", "reply_to_message_id:string"},
+		func() any { return new(actions.SendListInput) }},
+	{"WHATSAPP_SEND_LOCATION", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★name:string", "★address:string", "★latitude:string", "★longitude:string"},
+		func() any { return new(actions.SendLocationInput) }},
+	{"WHATSAPP_SEND_MEDIA", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★media_type:string", "★link:string", "caption:string"}, func() any { return new(actions.SendMediaInput) }},
+	{"WHATSAPP_SEND_MEDIA_BY_ID", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★media_type:string", "★media_id:string", "caption:string", "filename:string", "reply_to_message_id:string"},
+		func() any { return new(actions.SendMediaByIDInput) }},
+	{"WHATSAPP_SEND_MESSAGE", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★text:string", "preview_url:boolean", "message_id:string"}, func() any { return new(actions.SendMessageInput) }},
+	{"WHATSAPP_SEND_REPLY", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★text:string", "★reply_to_message_id:string", "preview_url:boolean"}, func() any { return new(actions.SendReplyInput) }},
+	{"WHATSAPP_SEND_TEMPLATE_MESSAGE", tools.ToolsetMessages,
+		[]string{"★to_number:string", "★phone_number_id:string", "★template_name:string", "language_code:string", "components:array"}, func() any { return new(actions.SendTemplateInput) }},
+	{"WHATSAPP_UPLOAD_MEDIA", tools.ToolsetMedia,
+		[]string{"★phone_number_id:string", "★media_type:string", "★file_to_upload:object"}, func() any { return new(actions.UploadMediaInput) }},
+}
+
+type schemaDoc struct {
+	Type       any                        `json:"type"`
+	Properties map[string]json.RawMessage `json:"properties"`
+	Required   []string                   `json:"required"`
+	Enum       []any                      `json:"enum"`
+	Default    any                        `json:"default"`
+	Items      json.RawMessage            `json:"items"`
+	OneOf      any                        `json:"oneOf"`
+	AnyOf      any                        `json:"anyOf"`
+	AllOf      any                        `json:"allOf"`
+	AddlProps  any                        `json:"additionalProperties"`
+}
+
+func parseSchema(t *testing.T, b []byte) schemaDoc {
+	t.Helper()
+	var s schemaDoc
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("schema is not JSON: %v", err)
+	}
+	return s
+}
+
+func compileSchema(t *testing.T, what string, b []byte) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: not JSON: %v", what, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	loc := "mem:///" + strings.ReplaceAll(what, " ", "_") + ".json"
+	if err := c.AddResource(loc, doc); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	s, err := c.Compile(loc)
+	if err != nil {
+		t.Fatalf("%s does not compile as JSON Schema 2020-12: %v", what, err)
+	}
+	return s
+}
+
+func validateJSON(t *testing.T, what string, s *jsonschema.Schema, instance []byte) {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(instance))
+	if err != nil {
+		t.Fatalf("%s: not JSON: %v", what, err)
+	}
+	if err := s.Validate(v); err != nil {
+		t.Errorf("%s does not validate:\n%s\n%v", what, instance, err)
+	}
+}
+
+func TestCatalogNames(t *testing.T) {
+	all := actions.All(&actions.Deps{})
+	if len(all) != 19 {
+		t.Fatalf("%d tools, want 19", len(all))
+	}
+	var got, want []string
+	seen := map[string]bool{}
+	for _, tl := range all {
+		if seen[tl.Name] {
+			t.Errorf("duplicate tool name %s", tl.Name)
+		}
+		seen[tl.Name] = true
+		got = append(got, tl.Name)
+	}
+	for _, c := range catalogSpec {
+		want = append(want, c.name)
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("tool names:\n got  %v\n want %v", got, want)
+	}
+}
+
+func TestCatalogDeclarations(t *testing.T) {
+	byName := map[string]tools.Tool{}
+	for _, tl := range actions.All(&actions.Deps{}) {
+		byName[tl.Name] = tl
+	}
+	known := map[string]bool{"WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER": true, "WHATSAPP_MEDIA_DIR": true,
+		"WHATSAPP_WABA_ID": true, "WHATSAPP_ACCESS_TOKEN": true, "WHATSAPP_GRAPH_URL": true}
+	for _, c := range catalogSpec {
+		known[c.name] = true
+	}
+	mention := regexp.MustCompile(`WHATSAPP_[A-Z_]+[A-Z]`)
+	for _, c := range catalogSpec {
+		t.Run(c.name, func(t *testing.T) {
+			tl := byName[c.name]
+			if strings.TrimSpace(tl.Title) == "" || len(tl.Description) < 40 {
+				t.Errorf("title %q / description %q too thin", tl.Title, tl.Description)
+			}
+			if tl.Toolset != c.toolset || !contains(tools.Toolsets, tl.Toolset) {
+				t.Errorf("toolset %q, want %q (one of %v)", tl.Toolset, c.toolset, tools.Toolsets)
+			}
+			a := tl.Annotations
+			switch {
+			case strings.HasPrefix(c.name, "WHATSAPP_GET_"):
+				if !a.ReadOnly || a.Destructive || !a.Idempotent {
+					t.Errorf("read tool annotations %+v", a)
+				}
+			case c.name == "WHATSAPP_DELETE_MESSAGE_TEMPLATE":
+				if a.ReadOnly || !a.Destructive {
+					t.Errorf("delete annotations %+v", a)
+				}
+			default:
+				if a.ReadOnly || a.Destructive || a.Idempotent {
+					t.Errorf("write annotations %+v: not read-only, not destructive, not idempotent (a resend sends twice)", a)
+				}
+			}
+			if !a.OpenWorld {
+				t.Errorf("every tool reaches Meta: openWorld must be true")
+			}
+			if want := c.name == "WHATSAPP_GET_MESSAGE_TEMPLATES" || c.name == "WHATSAPP_GET_PHONE_NUMBERS"; tl.ListData != want {
+				t.Errorf("ListData = %v", tl.ListData)
+			}
+			for _, m := range mention.FindAllString(tl.Description+string(tl.InputSchema), -1) {
+				if !known[m] {
+					t.Errorf("mentions %s, which is neither a tool nor a setting", m)
+				}
+			}
+
+			// Input schema.
+			in := parseSchema(t, tl.InputSchema)
+			if in.Type != "object" || in.AddlProps != false {
+				t.Errorf("input schema type %v, additionalProperties %v", in.Type, in.AddlProps)
+			}
+			if in.OneOf != nil || in.AnyOf != nil || in.AllOf != nil {
+				t.Errorf("top-level oneOf/anyOf/allOf in the input schema")
+			}
+			var wantReq []string
+			for _, spec := range c.inputs {
+				name, typ, _ := strings.Cut(strings.TrimPrefix(spec, "★"), ":")
+				if strings.HasPrefix(spec, "★") {
+					wantReq = append(wantReq, name)
+				}
+				p, ok := in.Properties[name]
+				if !ok {
+					t.Errorf("input %s missing from the schema", name)
+					continue
+				}
+				if ps := parseSchema(t, p); ps.Type != typ {
+					t.Errorf("input %s has type %v, want %s", name, ps.Type, typ)
+				}
+			}
+			gotReq := append([]string(nil), in.Required...)
+			sort.Strings(gotReq)
+			sort.Strings(wantReq)
+			if strings.Join(gotReq, ",") != strings.Join(wantReq, ",") {
+				t.Errorf("required = %v, want catalog.md's ★ inputs %v", gotReq, wantReq)
+			}
+			inSchema := compileSchema(t, c.name+" input", tl.InputSchema)
+
+			// Output schema.
+			out := parseSchema(t, tl.OutputSchema)
+			if out.Type != "object" || strings.Join(out.Required, ",") != "successful,data" {
+				t.Errorf("output schema: type %v required %v", out.Type, out.Required)
+			}
+			data := parseSchema(t, out.Properties["data"])
+			if wantType := map[bool]string{true: "array", false: "object"}[tl.ListData]; data.Type != wantType {
+				t.Errorf("data type %v, want %s", data.Type, wantType)
+			}
+			if _, hasPaging := out.Properties["paging"]; hasPaging != tl.ListData {
+				t.Errorf("paging in the output schema: %v", hasPaging)
+			}
+			compileSchema(t, c.name+" output", tl.OutputSchema)
+
+			// Example: valid by the schema and by Decode+Validate.
+			if len(tl.Example) == 0 {
+				t.Fatal("no example")
+			}
+			validateJSON(t, "example", inSchema, tl.Example)
+			v := c.newIn()
+			if err := tools.Decode(tl.Example, v); err != nil {
+				t.Errorf("example does not decode: %v", err)
+			} else if err := tools.Validate(v); err != nil {
+				t.Errorf("example does not validate: %v", err)
+			}
+		})
+	}
+}
+
+// TestCatalogEnums pins the enums catalog.md fixes.
+func TestCatalogEnums(t *testing.T) {
+	byName := map[string]tools.Tool{}
+	for _, tl := range actions.All(&actions.Deps{}) {
+		byName[tl.Name] = tl
+	}
+	prop := func(tool, name string) schemaDoc {
+		return parseSchema(t, parseSchema(t, byName[tool].InputSchema).Properties[name])
+	}
+	enum := func(s schemaDoc) string { return fmt.Sprint(s.Enum) }
+	mediaTypes := "[audio document image sticker video]"
+	for _, tool := range []string{"WHATSAPP_SEND_MEDIA", "WHATSAPP_SEND_MEDIA_BY_ID", "WHATSAPP_UPLOAD_MEDIA"} {
+		if got := enum(prop(tool, "media_type")); got != mediaTypes {
+			t.Errorf("%s media_type enum %s", tool, got)
+		}
+	}
+	if got := enum(prop("WHATSAPP_CREATE_MESSAGE_TEMPLATE", "category")); got != "[AUTHENTICATION MARKETING UTILITY]" {
+		t.Errorf("category enum %s", got)
+	}
+	if got := enum(prop("WHATSAPP_GET_MESSAGE_TEMPLATES", "status")); got != "[APPROVED PENDING REJECTED DISABLED PAUSED LIMIT_EXCEEDED]" {
+		t.Errorf("status enum %s", got)
+	}
+	lc := prop("WHATSAPP_SEND_TEMPLATE_MESSAGE", "language_code")
+	if len(lc.Enum) != 111 || lc.Default != "en_US" {
+		t.Errorf("language_code: %d codes, default %v", len(lc.Enum), lc.Default)
+	}
+	for _, p := range []string{"limit"} {
+		for _, tool := range []string{"WHATSAPP_GET_MESSAGE_TEMPLATES", "WHATSAPP_GET_PHONE_NUMBERS"} {
+			if d := prop(tool, p).Default; d != float64(25) {
+				t.Errorf("%s limit default %v, want 25", tool, d)
+			}
+		}
+	}
+	contacts := parseSchema(t, prop("WHATSAPP_SEND_CONTACTS", "contacts").Items)
+	name := parseSchema(t, contacts.Properties["name"])
+	if fmt.Sprint(name.Required) != "[formatted_name]" {
+		t.Errorf("contacts[].name.required = %v", name.Required)
+	}
+	for _, k := range []string{"name", "addresses", "birthday", "emails", "org", "phones", "urls"} {
+		if contacts.Properties[k] == nil {
+			t.Errorf("contacts[] lacks %s", k)
+		}
+	}
+	file := prop("WHATSAPP_UPLOAD_MEDIA", "file_to_upload")
+	for _, k := range []string{"name", "mimetype", "content", "path"} {
+		if file.Properties[k] == nil {
+			t.Errorf("file_to_upload lacks %s", k)
+		}
+	}
+}
+
+// TestCatalogDescriptions: each description carries the Meta rule that bites.
+func TestCatalogDescriptions(t *testing.T) {
+	want := map[string][]string{
+		"WHATSAPP_SEND_MESSAGE":            {"24-hour", "131047"},
+		"WHATSAPP_SEND_MEDIA":              {"24-hour"},
+		"WHATSAPP_SEND_TEMPLATE_MESSAGE":   {"24-hour", "APPROVED"},
+		"WHATSAPP_CREATE_MESSAGE_TEMPLATE": {"APPROVED", "review"},
+		"WHATSAPP_GET_MEDIA":               {"5 minutes"},
+		"WHATSAPP_DELETE_MESSAGE_TEMPLATE": {"Permanently"},
+		"WHATSAPP_GET_PHONE_NUMBERS":       {"phone_number_id"},
+	}
+	for _, tl := range actions.All(&actions.Deps{}) {
+		for _, w := range want[tl.Name] {
+			if !strings.Contains(tl.Description, w) {
+				t.Errorf("%s description lacks %q", tl.Name, w)
+			}
+		}
+	}
+}
+
+// TestCatalogResults runs every tool's example against the fake: the
+// success envelope, a Graph failure envelope and an input failure envelope
+// all validate against the tool's output schema.
+func TestCatalogResults(t *testing.T) {
+	for _, c := range catalogSpec {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			d := newDeps(t, f)
+			tl := findTool(t, d, c.name)
+			out := compileSchema(t, c.name+" output", tl.OutputSchema)
+
+			res := tl.Call(t.Context(), tl.Example)
+			if !res.Successful {
+				t.Fatalf("example failed: %s", res.Error)
+			}
+			if len(f.requests()) == 0 {
+				t.Error("example made no request")
+			}
+			validateJSON(t, "success envelope", out, res.JSON())
+
+			f.failAll(400, metaError(100, 0))
+			res = tl.Call(t.Context(), tl.Example)
+			if res.Successful || !strings.Contains(res.Error, "FBTRACE100") {
+				t.Errorf("graph failure: %s", res.JSON())
+			}
+			validateJSON(t, "graph failure envelope", out, res.JSON())
+
+			res = tl.Call(t.Context(), json.RawMessage(`{"no_such_input":1}`))
+			if res.Successful {
+				t.Errorf("bogus input succeeded")
+			}
+			validateJSON(t, "input failure envelope", out, res.JSON())
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

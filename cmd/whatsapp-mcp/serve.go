@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
+	"github.com/whatsapp-mcp/whatsapp-mcp/server"
+)
+
+var stdioCmd = command{
+	name:     "stdio",
+	cmds:     forStdio,
+	synopsis: "stdio [flags]",
+	about: `Serves MCP over stdin/stdout, for MCP clients that spawn the server (Claude Desktop,
+VS Code, Cursor). stdout carries only the protocol; logs go to stderr.
+
+Message statuses reach a server only through Meta's webhook: pass --webhook-addr to
+also serve http://<addr>/webhook (and point Meta's webhook there), or use the
+http command. With --sandbox the emulator's webhooks are received on a loopback
+listener, printed on stderr.`,
+}
+
+var httpCmd = command{
+	name:     "http",
+	cmds:     forHTTP,
+	synopsis: "http [flags]",
+	about: `Serves MCP over streamable HTTP at http://<addr>/mcp, with /healthz (liveness, never
+authenticated), /webhook (Meta's callback: GET handshake with WHATSAPP_VERIFY_TOKEN,
+POST checked against WHATSAPP_APP_SECRET) and a REST face for automation platforms
+under /v1/ (GET /v1/actions, POST /v1/actions/{name}/execute, /v1/openapi.json).
+Set WHATSAPP_MCP_TOKEN to require 'Authorization: Bearer <token>' on /mcp and /v1/;
+do so before listening beyond loopback.
+
+With --sandbox the built-in Cloud API emulator runs in the process, wired to this
+server's /webhook, and its routes are also served under /sandbox/ here.`,
+}
+
+func runStdio(ctx context.Context, args []string, getenv env, s stdio) error {
+	cfg, pos, err := parse(stdioCmd, args, getenv, s.out)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("stdio: unexpected argument %q (see whatsapp-mcp stdio --help)", pos[0])
+	}
+	a, err := setup(ctx, cfg, modeStdio, s.err)
+	defer a.close()
+	if err != nil {
+		return err
+	}
+
+	// The webhook listener of stdio mode: on --webhook-addr, or on a random
+	// loopback port when only the sandbox needs somewhere to post.
+	hookURL := ""
+	if cfg.WebhookAddr != "" || a.sb != nil {
+		addr := cfg.WebhookAddr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("cannot listen for the webhook on %s: %w (check --webhook-addr)", addr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/webhook", a.webhook())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"ok"}`+"\n")
+		})
+		for _, r := range a.sandboxRoutes() {
+			mux.Handle(r.Pattern, r.Handler)
+		}
+		a.goServe(ln, mux)
+		hookURL = httpURL(ln.Addr())
+		if a.sb != nil {
+			a.sb.SetWebhookURL(hookURL + "/webhook")
+		}
+		a.log.Info("webhook listening", "url", hookURL+"/webhook")
+	}
+	if a.sb != nil {
+		printSandboxBanner(s.err, "stdio (this process's stdin/stdout)", a.sbURL, hookURL, cfg.APIVersion)
+	}
+	a.log.Info("serving MCP over stdio", "tools", len(a.srv.Tools()), "version", server.BuildVersion())
+	return a.srv.ServeStdio(ctx, s.in, s.out)
+}
+
+func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
+	cfg, pos, err := parse(httpCmd, args, getenv, s.out)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("http: unexpected argument %q (see whatsapp-mcp http --help)", pos[0])
+	}
+	a, err := setup(ctx, cfg, modeHTTP, s.err)
+	defer a.close()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (check --addr / WHATSAPP_HTTP_ADDR)", cfg.Addr, err)
+	}
+	base := httpURL(ln.Addr())
+	if !isLoopback(ln.Addr()) && cfg.MCPToken == "" {
+		a.log.Warn("listening beyond loopback without WHATSAPP_MCP_TOKEN: anyone who can reach this port can send WhatsApp messages as this business", "addr", ln.Addr().String())
+	}
+	routes := append([]server.Route{
+		{Pattern: "/webhook", Handler: a.webhook()},
+		// The REST face checks the same bearer token itself.
+		a.srv.RESTRoute(server.RESTOptions{}),
+	}, a.sandboxRoutes()...)
+	if a.sb != nil {
+		a.sb.SetWebhookURL(base + "/webhook")
+		printSandboxBanner(s.err, base+"/mcp", a.sbURL, base, cfg.APIVersion)
+	}
+	a.log.Info("serving MCP over streamable HTTP", "url", base+"/mcp", "webhook", base+"/webhook", "rest", base+server.RESTPrefix,
+		"tools", len(a.srv.Tools()), "auth", cfg.MCPToken != "", "version", server.BuildVersion())
+	if err := a.srv.Serve(ctx, ln, routes...); err != nil {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// printSandboxBanner tells a newcomer what is running and what to do next.
+// inboundBase is where /sandbox/inbound is served (empty: nowhere).
+func printSandboxBanner(w io.Writer, mcpURL, emulatorURL, inboundBase, version string) {
+	fmt.Fprintf(w, `
+  ┌ whatsapp-mcp SANDBOX ─ an emulated WhatsApp Cloud API runs inside this process.
+  │ No Meta account is used and nothing leaves this machine.
+  │
+  │ MCP:              %s
+  │ Graph emulator:   %s/%s   (access token %q, WABA id %s)
+  │ phone_number_id:  %s  (+1 555-078-3881)
+  │                   %s  (+1 555-078-3882)
+`, mcpURL, emulatorURL, version, sandbox.DefaultToken, sandbox.WABAID, sandbox.PhoneNumberID, sandbox.PhoneNumberID2)
+	if inboundBase != "" {
+		fmt.Fprintf(w, `  │ Webhook:          %s/webhook (statuses land in the event store)
+  │
+  │ Free-form messages reach a customer only within 24 h of their last message;
+  │ simulate a customer writing first with:
+  │   whatsapp-mcp sandbox inbound --url %s --from +16505551234 --text "Hi"
+`, inboundBase, inboundBase)
+	}
+	fmt.Fprint(w, "  └\n\n")
+}

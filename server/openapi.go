@@ -1,0 +1,352 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// ToolsetDescriptions says what each toolset holds, for the OpenAPI tags and
+// the README.
+var ToolsetDescriptions = map[string]string{
+	tools.ToolsetMessages:  "Send messages: text, replies, media, location, contacts, interactive buttons and lists, templates.",
+	tools.ToolsetMedia:     "Upload media and read media metadata, URLs and files.",
+	tools.ToolsetTemplates: "Create, list, inspect and delete message templates.",
+	tools.ToolsetAccount:   "Read the business account: phone numbers and business profiles.",
+	tools.ToolsetStatus:    "Message delivery statuses (sent, delivered, read, failed) received from Meta's webhook.",
+}
+
+// REST status codes of POST /v1/actions/{name}/execute. The body is always
+// the tool's envelope; the status only classifies it, for platforms that
+// branch on HTTP status.
+const (
+	// StatusActionOK: successful is true.
+	StatusActionOK = http.StatusOK
+	// StatusActionInvalid: the input was rejected before anything was sent
+	// to WhatsApp; data.invalid_fields names each field and its rule.
+	StatusActionInvalid = http.StatusUnprocessableEntity
+	// StatusActionGraph: the WhatsApp Cloud API (Graph API) answered with an
+	// error; data carries Meta's code, http_status, message and fbtrace_id.
+	StatusActionGraph = http.StatusBadGateway
+	// StatusActionFailed: any other failure (server configuration such as a
+	// missing WABA id, the Graph API unreachable or too slow, an internal
+	// error); error says what to do.
+	StatusActionFailed = http.StatusInternalServerError
+)
+
+// REST paths, shared by the handler, the OpenAPI document and the tests.
+const (
+	RESTPrefix      = "/v1/"
+	RESTActionsPath = "/v1/actions"
+	RESTOpenAPIPath = "/v1/openapi.json"
+)
+
+// ExecutePath is the REST path that runs a tool.
+func ExecutePath(name string) string { return RESTActionsPath + "/" + name + "/execute" }
+
+// OpenAPI renders the OpenAPI 3.1 document of the REST face for catalog (the
+// enabled tools): one POST /v1/actions/{NAME}/execute operation per tool
+// (operationId = tool name, summary = title, tags = toolset, request body =
+// the input schema, 200 response = the output schema, x-annotations = the
+// MCP annotations), the list, get and openapi.json routes, and the bearer
+// security scheme. serverURL is the servers[0].url; "/" (or "") makes it
+// relative to where the document is served. Output is deterministic.
+func OpenAPI(catalog []tools.Tool, serverURL string) ([]byte, error) {
+	if serverURL == "" {
+		serverURL = "/"
+	}
+	names := make([]string, 0, len(catalog))
+	seen := map[string]bool{}
+	for _, t := range catalog {
+		if t.Name == "" {
+			return nil, errors.New("openapi: a tool has no name")
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("openapi: tool %s is declared twice", t.Name)
+		}
+		seen[t.Name] = true
+		names = append(names, t.Name)
+	}
+
+	failure := ref("Failure")
+	errResp := func(desc string) oaResponse { return jsonResponse(desc, ref("Error")) }
+	paths := map[string]oaPathItem{
+		RESTActionsPath: {Get: &oaOperation{
+			OperationID: "listActions",
+			Summary:     "List the actions",
+			Description: "Every action this server exposes (after its toolset, tool and read-only filters), with its schemas.",
+			Tags:        []string{"catalog"},
+			Responses: map[string]oaResponse{
+				"200": jsonResponse("The actions, in catalog order.", mustJSON(map[string]any{
+					"type":     "object",
+					"required": []string{"actions"},
+					"properties": map[string]any{
+						"actions": map[string]any{"type": "array", "items": ref("Action")},
+					},
+				})),
+				"401": errResp("Missing or wrong bearer token."),
+			},
+		}},
+		RESTActionsPath + "/{name}": {Get: &oaOperation{
+			OperationID: "getAction",
+			Summary:     "Get one action",
+			Description: "One action's metadata and schemas.",
+			Tags:        []string{"catalog"},
+			Parameters: []oaParameter{{
+				Name: "name", In: "path", Required: true, Description: "The action (tool) name.",
+				Schema: mustJSON(map[string]any{"type": "string", "enum": names}),
+			}},
+			Responses: map[string]oaResponse{
+				"200": jsonResponse("The action.", ref("Action")),
+				"401": errResp("Missing or wrong bearer token."),
+				"404": errResp("No such action, or disabled by this server's configuration; data.valid_actions lists the enabled ones."),
+			},
+		}},
+		RESTOpenAPIPath: {Get: &oaOperation{
+			OperationID: "getOpenAPI",
+			Summary:     "This OpenAPI document",
+			Tags:        []string{"catalog"},
+			Responses: map[string]oaResponse{
+				"200": jsonResponse("The OpenAPI 3.1 document of the enabled actions.", mustJSON(map[string]any{"type": "object"})),
+				"401": errResp("Missing or wrong bearer token."),
+			},
+		}},
+	}
+	for _, t := range catalog {
+		in := t.InputSchema
+		if len(bytes.TrimSpace(in)) == 0 {
+			in = mustJSON(map[string]any{"type": "object"})
+		}
+		out := t.OutputSchema
+		if len(bytes.TrimSpace(out)) == 0 {
+			out = mustJSON(map[string]any{"type": "object"})
+		}
+		a := t.Annotations
+		op := &oaOperation{
+			OperationID: t.Name,
+			Summary:     t.Title,
+			Description: t.Description,
+			Tags:        []string{t.Toolset},
+			RequestBody: &oaRequestBody{
+				Description: "The action's input, exactly as the MCP tool takes it.",
+				Required:    true,
+				Content:     map[string]oaMedia{"application/json": {Schema: in, Example: t.Example}},
+			},
+			Responses: map[string]oaResponse{
+				"200": jsonResponse("The action succeeded: the envelope with successful true.", out),
+				"401": errResp("Missing or wrong bearer token."),
+				"404": errResp("No such action, or disabled by this server's configuration."),
+				"413": jsonResponse("The request body is larger than the server accepts; nothing was sent to WhatsApp.", failure),
+				"422": jsonResponse("Invalid input; nothing was sent to WhatsApp. data.invalid_fields lists each field and the rule it breaks.", failure),
+				"500": jsonResponse("The action failed for another reason (server configuration, Graph API unreachable or too slow, internal error); error says what to do.", failure),
+				"502": jsonResponse("The WhatsApp Cloud API answered with an error; data has Meta's code, http_status, message and fbtrace_id, and error explains it.", failure),
+			},
+			Annotations: &oaAnnotations{a.ReadOnly, a.Destructive, a.Idempotent, a.OpenWorld},
+		}
+		paths[ExecutePath(t.Name)] = oaPathItem{Post: op}
+	}
+
+	tags := []oaTag{{Name: "catalog", Description: "The action catalog and this document."}}
+	for _, ts := range toolsetsOf(catalog) {
+		tags = append(tags, oaTag{Name: ts, Description: ToolsetDescriptions[ts]})
+	}
+
+	doc := oaDocument{
+		OpenAPI:           "3.1.0",
+		JSONSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+		Info: oaInfo{
+			Title:   "whatsapp-mcp REST actions",
+			Version: "1",
+			Description: "The WhatsApp Business Cloud API actions of whatsapp-mcp over plain HTTP, for automation platforms. " +
+				"Each action is the MCP tool of the same name: same input, same validation, same {successful, data, error} envelope. " +
+				"POST /v1/actions/{name}/execute answers the envelope with HTTP 200 when successful is true, 422 for invalid input (nothing sent), " +
+				"502 for an error answered by the WhatsApp Cloud API and 500 for any other failure.",
+		},
+		Servers:  []oaServer{{URL: serverURL}},
+		Security: []map[string][]string{{"bearerAuth": {}}},
+		Tags:     tags,
+		Paths:    paths,
+		Components: oaComponents{
+			SecuritySchemes: map[string]oaSecurityScheme{"bearerAuth": {
+				Type: "http", Scheme: "bearer",
+				Description: "The server's token (WHATSAPP_MCP_TOKEN), when it is configured with one.",
+			}},
+			Schemas: map[string]json.RawMessage{
+				"Action":  actionSchema,
+				"Failure": failureSchema,
+				"Error":   errorSchema,
+			},
+		},
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	return b, nil
+}
+
+// toolsetsOf lists the toolsets used by catalog: the documented ones first,
+// in their order, then any other.
+func toolsetsOf(catalog []tools.Tool) []string {
+	var out []string
+	for _, ts := range tools.Toolsets {
+		for _, t := range catalog {
+			if t.Toolset == ts {
+				out = append(out, ts)
+				break
+			}
+		}
+	}
+	for _, t := range catalog {
+		if !slices.Contains(out, t.Toolset) {
+			out = append(out, t.Toolset)
+		}
+	}
+	return out
+}
+
+var (
+	annotationsSchema = map[string]any{
+		"type":     "object",
+		"required": []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"},
+		"properties": map[string]any{
+			"readOnlyHint":    map[string]any{"type": "boolean", "description": "the action changes nothing"},
+			"destructiveHint": map[string]any{"type": "boolean", "description": "the action may delete or overwrite"},
+			"idempotentHint":  map[string]any{"type": "boolean", "description": "repeating the call has no further effect"},
+			"openWorldHint":   map[string]any{"type": "boolean", "description": "the action reaches outside this server (WhatsApp)"},
+		},
+	}
+	actionSchema = mustJSON(map[string]any{
+		"type":     "object",
+		"required": []string{"name", "title", "description", "toolset", "annotations", "input_schema", "output_schema", "execute_path"},
+		"properties": map[string]any{
+			"name":          map[string]any{"type": "string"},
+			"title":         map[string]any{"type": "string"},
+			"description":   map[string]any{"type": "string"},
+			"toolset":       map[string]any{"type": "string"},
+			"annotations":   annotationsSchema,
+			"input_schema":  map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the request body of execute"},
+			"output_schema": map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the successful response of execute"},
+			"example":       map[string]any{"type": "object", "description": "a valid input"},
+			"execute_path":  map[string]any{"type": "string", "description": "where to POST the input"},
+		},
+	})
+	failureSchema = mustJSON(map[string]any{
+		"type":        "object",
+		"description": "The envelope of a failed action (isError in MCP).",
+		"required":    []string{"successful", "data", "error"},
+		"properties": map[string]any{
+			"successful": map[string]any{"const": false},
+			"data": map[string]any{"type": []string{"object", "array"},
+				"description": "{} or details: invalid_fields for invalid input; code, http_status, message, fbtrace_id for Graph API errors"},
+			"error":    map[string]any{"type": "string", "description": "what went wrong and what to do"},
+			"warnings": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+		},
+	})
+	errorSchema = mustJSON(map[string]any{
+		"type":        "object",
+		"description": "An error outside any action's execution (auth, unknown or disabled action, wrong method).",
+		"required":    []string{"error"},
+		"properties": map[string]any{
+			"successful": map[string]any{"const": false},
+			"data":       map[string]any{"type": "object"},
+			"error":      map[string]any{"type": "string"},
+		},
+	})
+)
+
+func ref(name string) json.RawMessage {
+	return mustJSON(map[string]string{"$ref": "#/components/schemas/" + name})
+}
+
+func jsonResponse(desc string, schema json.RawMessage) oaResponse {
+	return oaResponse{Description: desc, Content: map[string]oaMedia{"application/json": {Schema: schema}}}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("openapi: %v", err))
+	}
+	return b
+}
+
+// The OpenAPI 3.1 objects we use; field order is the document's key order.
+type (
+	oaDocument struct {
+		OpenAPI           string                `json:"openapi"`
+		JSONSchemaDialect string                `json:"jsonSchemaDialect"`
+		Info              oaInfo                `json:"info"`
+		Servers           []oaServer            `json:"servers"`
+		Security          []map[string][]string `json:"security"`
+		Tags              []oaTag               `json:"tags"`
+		Paths             map[string]oaPathItem `json:"paths"`
+		Components        oaComponents          `json:"components"`
+	}
+	oaInfo struct {
+		Title       string `json:"title"`
+		Version     string `json:"version"`
+		Description string `json:"description,omitempty"`
+	}
+	oaServer struct {
+		URL string `json:"url"`
+	}
+	oaTag struct {
+		Name        string `json:"name"`
+		Description string `json:"description,omitempty"`
+	}
+	oaPathItem struct {
+		Get  *oaOperation `json:"get,omitempty"`
+		Post *oaOperation `json:"post,omitempty"`
+	}
+	oaOperation struct {
+		OperationID string                `json:"operationId"`
+		Summary     string                `json:"summary,omitempty"`
+		Description string                `json:"description,omitempty"`
+		Tags        []string              `json:"tags,omitempty"`
+		Parameters  []oaParameter         `json:"parameters,omitempty"`
+		RequestBody *oaRequestBody        `json:"requestBody,omitempty"`
+		Responses   map[string]oaResponse `json:"responses"`
+		Annotations *oaAnnotations        `json:"x-annotations,omitempty"`
+	}
+	oaParameter struct {
+		Name        string          `json:"name"`
+		In          string          `json:"in"`
+		Required    bool            `json:"required"`
+		Description string          `json:"description,omitempty"`
+		Schema      json.RawMessage `json:"schema"`
+	}
+	oaRequestBody struct {
+		Description string             `json:"description,omitempty"`
+		Required    bool               `json:"required"`
+		Content     map[string]oaMedia `json:"content"`
+	}
+	oaMedia struct {
+		Schema  json.RawMessage `json:"schema"`
+		Example json.RawMessage `json:"example,omitempty"`
+	}
+	oaResponse struct {
+		Description string             `json:"description"`
+		Content     map[string]oaMedia `json:"content,omitempty"`
+	}
+	oaAnnotations struct {
+		ReadOnly    bool `json:"readOnlyHint"`
+		Destructive bool `json:"destructiveHint"`
+		Idempotent  bool `json:"idempotentHint"`
+		OpenWorld   bool `json:"openWorldHint"`
+	}
+	oaComponents struct {
+		SecuritySchemes map[string]oaSecurityScheme `json:"securitySchemes"`
+		Schemas         map[string]json.RawMessage  `json:"schemas"`
+	}
+	oaSecurityScheme struct {
+		Type        string `json:"type"`
+		Scheme      string `json:"scheme"`
+		Description string `json:"description,omitempty"`
+	}
+)

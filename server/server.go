@@ -1,0 +1,326 @@
+// Package server builds the MCP server from the tool catalog: it registers
+// every enabled tool with its complete metadata, applies the operator's
+// filters (toolsets, tools, exclusions, read-only), and serves it over stdio
+// or streamable HTTP (with /healthz, optional bearer auth and extra routes
+// such as /webhook).
+//
+// The catalog itself ([]tools.Tool) comes from the packages that own the
+// behaviour (actions, triggers); this package knows nothing of WhatsApp
+// beyond the instructions it gives the model.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// Name is the MCP server name announced at initialize.
+const Name = "whatsapp-mcp"
+
+// Version is set at build time:
+//
+//	go build -ldflags "-X github.com/whatsapp-mcp/whatsapp-mcp/server.Version=v1.2.3"
+//
+// When left at "dev", BuildVersion falls back to the module version recorded
+// by `go install module@version`.
+var Version = "dev"
+
+// DefaultCallTimeout bounds a tool call whose context has no deadline.
+const DefaultCallTimeout = 60 * time.Second
+
+// BuildVersion is the version to announce: Version, or the module version
+// from the build info when Version was not set by ldflags.
+func BuildVersion() string {
+	if Version != "dev" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return Version
+}
+
+// Options configure a Server. The zero value serves every tool.
+type Options struct {
+	// Toolsets enables whole toolsets (tools.Toolsets); empty means all,
+	// unless Tools is given. "all" is accepted.
+	Toolsets []string
+	// Tools enables individual tools on top of Toolsets. With Toolsets
+	// empty, only these tools are enabled.
+	Tools []string
+	// ExcludeTools removes tools from what Toolsets and Tools enabled.
+	ExcludeTools []string
+	// ReadOnly keeps only tools annotated read-only; it wins over everything.
+	ReadOnly bool
+
+	// CallTimeout bounds a tool call whose context has no deadline
+	// (default DefaultCallTimeout).
+	CallTimeout time.Duration
+
+	// HTTPToken, when set, makes /mcp (and routes marked Auth) require
+	// "Authorization: Bearer <HTTPToken>".
+	HTTPToken string
+	// Stateless serves /mcp without sessions, for several replicas behind a
+	// load balancer without sticky sessions. The default (stateful) rejects
+	// unknown and terminated session ids, as the MCP spec requires.
+	Stateless bool
+
+	// Logger receives operational logs (never stdout, never secrets).
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// Server is the MCP server for one catalog and one set of filters.
+type Server struct {
+	mcp      *mcpserver.MCPServer
+	enabled  []tools.Tool
+	byName   map[string]tools.Tool // enabled only
+	disabled map[string]string     // name -> why it is disabled
+	opts     Options
+	log      *slog.Logger
+
+	httpOnce sync.Once
+	http     *mcpserver.StreamableHTTPServer
+}
+
+// Errors returned by Lookup and Call, for surfaces other than MCP (REST, CLI).
+var (
+	// ErrUnknownTool: no tool of the catalog has that name.
+	ErrUnknownTool = errors.New("unknown tool")
+	// ErrToolDisabled: the tool exists but the server's configuration
+	// (toolsets, tools, exclude-tools, read-only) disabled it.
+	ErrToolDisabled = errors.New("tool disabled by the server's configuration")
+)
+
+// New builds the MCP server. It fails on an invalid catalog (duplicate or
+// empty names) and on filters naming an unknown toolset or tool, listing the
+// valid names.
+func New(catalog []tools.Tool, opts Options) (*Server, error) {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	seen := map[string]bool{}
+	for _, t := range catalog {
+		if t.Name == "" {
+			return nil, errors.New("server: a tool of the catalog has no name")
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("server: tool %s is declared twice", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	sel, err := selectTools(catalog, filter{
+		toolsets: opts.Toolsets, tools: opts.Tools, exclude: opts.ExcludeTools, readOnly: opts.ReadOnly,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		enabled:  sel.enabled,
+		byName:   map[string]tools.Tool{},
+		disabled: sel.disabled,
+		opts:     opts,
+		log:      log,
+	}
+	for _, t := range sel.enabled {
+		s.byName[t.Name] = t
+	}
+	for _, w := range sel.warnings {
+		log.Warn(w)
+	}
+	if len(sel.enabled) == 0 {
+		log.Warn("no tool is enabled: check --toolsets, --tools, --exclude-tools and --read-only")
+	}
+
+	hooks := &mcpserver.Hooks{}
+	if len(s.disabled) > 0 {
+		// Filtered tools are not registered, so mcp-go alone would answer
+		// "tool 'X' not found". This hook answers first (a JSON-RPC error,
+		// code -32600), saying the tool exists but this server's
+		// configuration disabled it and why, so neither the model nor the
+		// operator goes looking for a typo.
+		hooks.AddOnRequestInitialization(func(_ context.Context, _ any, message any) error {
+			name, ok := toolCallName(message)
+			if !ok {
+				return nil
+			}
+			if why, off := s.disabled[name]; off {
+				log.Warn("refused a call of a disabled tool", "tool", name)
+				return fmt.Errorf("tool %s is disabled by this server's configuration: %s", name, why)
+			}
+			return nil
+		})
+	}
+
+	s.mcp = mcpserver.NewMCPServer(Name, BuildVersion(),
+		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithLogging(),
+		mcpserver.WithRecovery(),
+		mcpserver.WithHooks(hooks),
+		mcpserver.WithInstructions(instructions(s.byName)),
+	)
+	regs := make([]mcpserver.ServerTool, 0, len(sel.enabled))
+	for _, t := range sel.enabled {
+		regs = append(regs, mcpserver.ServerTool{Tool: mcpTool(t), Handler: s.handler(t)})
+	}
+	s.mcp.AddTools(regs...)
+	return s, nil
+}
+
+// mcpTool converts a declaration to mcp-go's Tool. Every annotation hint is
+// set explicitly: mcp-go's NewTool defaults are pessimistic (destructive,
+// open world) and clients act on them (confirmation prompts, auto-approval).
+func mcpTool(t tools.Tool) mcp.Tool {
+	mt := mcp.NewToolWithRawSchema(t.Name, t.Description, t.InputSchema)
+	mt.Title = t.Title
+	if len(t.OutputSchema) > 0 {
+		mt.RawOutputSchema = t.OutputSchema
+	}
+	a := t.Annotations
+	mt.Annotations = mcp.ToolAnnotation{
+		Title:           t.Title,
+		ReadOnlyHint:    mcp.ToBoolPtr(a.ReadOnly),
+		DestructiveHint: mcp.ToBoolPtr(a.Destructive),
+		IdempotentHint:  mcp.ToBoolPtr(a.Idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(a.OpenWorld),
+	}
+	return mt
+}
+
+// toolCallName extracts params.name from a raw tools/call request.
+func toolCallName(message any) (string, bool) {
+	raw, ok := message.(json.RawMessage)
+	if !ok {
+		return "", false
+	}
+	var m struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(raw, &m) != nil || m.Method != string(mcp.MethodToolsCall) {
+		return "", false
+	}
+	return m.Params.Name, true
+}
+
+// MCP returns the underlying mcp-go server (in-process clients, tests).
+func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
+
+// Tools returns the enabled tools, in catalog order.
+func (s *Server) Tools() []tools.Tool {
+	return append([]tools.Tool(nil), s.enabled...)
+}
+
+// Lookup finds an enabled tool. The error wraps ErrUnknownTool or
+// ErrToolDisabled and says why, in words fit for a caller.
+func (s *Server) Lookup(name string) (tools.Tool, error) {
+	if t, ok := s.byName[name]; ok {
+		return t, nil
+	}
+	if why, ok := s.disabled[name]; ok {
+		return tools.Tool{}, fmt.Errorf("tool %s is disabled by this server's configuration (%s): %w", name, why, ErrToolDisabled)
+	}
+	return tools.Tool{}, fmt.Errorf("no tool is named %q: %w", name, ErrUnknownTool)
+}
+
+// Call runs an enabled tool the way tools/call does (same deadline, same
+// logging), for surfaces other than MCP. The error is non-nil only when the
+// tool is unknown or disabled; a tool failure is a Result with
+// Successful=false.
+func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (tools.Result, error) {
+	t, err := s.Lookup(name)
+	if err != nil {
+		return tools.Result{}, err
+	}
+	return s.call(ctx, t, args), nil
+}
+
+// call applies the per-call deadline, recovers a panicking handler into a
+// failed envelope (a tool failure must never become a protocol error) and
+// logs the outcome without the arguments, which carry customers' data.
+func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (res tools.Result) {
+	if _, has := ctx.Deadline(); !has {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.CallTimeout)
+		defer cancel()
+	}
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("tool panicked", "tool", t.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res = tools.Result{Data: map[string]any{}, Error: "internal error in the server while running " + t.Name + "; nothing more is known about whether it took effect", Kind: tools.KindFailed}
+		}
+		attrs := []any{"tool", t.Name, "successful", res.Successful, "duration", time.Since(start).Round(time.Millisecond)}
+		if !res.Successful {
+			s.log.Warn("tool call failed", append(attrs, "error", res.Error)...)
+			return
+		}
+		s.log.Info("tool call", attrs...)
+	}()
+	return t.Call(ctx, args)
+}
+
+// handler adapts a tool to mcp-go. The result is the envelope both as
+// structuredContent and as its JSON text (for clients that read only
+// content), and isError mirrors successful.
+func (s *Server) handler(t tools.Tool) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args, err := rawArguments(req)
+		var res tools.Result
+		if err != nil {
+			res = tools.Result{Data: map[string]any{}, Error: "invalid input (nothing was sent to WhatsApp): `(arguments)` " + err.Error(), Kind: tools.KindInvalidInput}
+		} else {
+			res = s.call(ctx, t, args)
+		}
+		return envelope(res), nil
+	}
+}
+
+// envelope renders a tool result as an MCP CallToolResult. The same bytes
+// are used for the text and the structured content, so the two can never
+// disagree.
+func envelope(res tools.Result) *mcp.CallToolResult {
+	b := res.JSON()
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{mcp.NewTextContent(string(b))},
+		StructuredContent: json.RawMessage(b),
+		IsError:           !res.Successful,
+	}
+}
+
+// rawArguments returns the call's arguments as JSON, preferring the bytes the
+// client sent (no float64 round trip for large numbers).
+func rawArguments(req mcp.CallToolRequest) (json.RawMessage, error) {
+	if len(req.Params.RawArguments) > 0 {
+		return req.Params.RawArguments, nil
+	}
+	switch a := req.Params.Arguments.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return a, nil
+	default:
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("must be a JSON object: %v", err)
+		}
+		return b, nil
+	}
+}

@@ -1,0 +1,157 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
+)
+
+func openAt(t *testing.T, location string) func() store.Store {
+	return func() store.Store {
+		t.Helper()
+		s, err := store.Open(context.Background(), location)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", location, err)
+		}
+		return s
+	}
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		return openAt(t, filepath.Join(t.TempDir(), "events.db"))
+	})
+}
+
+// A file: URI and a path with characters that mean something in a URI.
+func TestSQLiteLocations(t *testing.T) {
+	dir := t.TempDir()
+	for _, loc := range []string{
+		"file:" + filepath.Join(dir, "uri.db"),
+		filepath.Join(dir, "odd name?x=1#y.db"),
+		filepath.Join(dir, "new", "sub", "dir.db"),
+	} {
+		s := openAt(t, loc)()
+		if _, _, err := s.Save(context.Background(), store.Batch{Statuses: []store.StatusEvent{{MessageID: "m", Status: "sent"}}}); err != nil {
+			t.Fatalf("%s: Save: %v", loc, err)
+		}
+		s.Close()
+		s = openAt(t, loc)()
+		got, _, err := s.Statuses(context.Background(), store.Query{})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: after reopen got %d events, err %v", loc, len(got), err)
+		}
+		s.Close()
+	}
+	if _, err := os.Stat(filepath.Join(dir, "odd name?x=1#y.db")); err != nil {
+		t.Fatalf("the odd file name was not used literally: %v", err)
+	}
+}
+
+func TestSQLiteInMemory(t *testing.T) {
+	s := openAt(t, ":memory:")()
+	defer s.Close()
+	if n, _, err := s.Save(context.Background(), store.Batch{Statuses: []store.StatusEvent{{MessageID: "m", Status: "sent"}}}); err != nil || n != 1 {
+		t.Fatalf("Save: %d, %v", n, err)
+	}
+	if got, _, err := s.Statuses(context.Background(), store.Query{}); err != nil || len(got) != 1 {
+		t.Fatalf("Statuses: %d events, %v (readers must share the in-memory database)", len(got), err)
+	}
+}
+
+// Durability settings: we answer Meta 200 only after Save returns.
+func TestSQLitePragmas(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "events.db"))()
+	defer s.Close()
+	mode, sync, err := store.SQLitePragmas(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != 2 {
+		t.Fatalf("journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
+	}
+}
+
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	path := filepath.Join(t.TempDir(), "events.db")
+	openAt(t, path)().Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Fatalf("database file mode %o, want 600", perm)
+	}
+}
+
+// Several processes (here: stores) opening a new file at once must not race
+// on the migrations.
+func TestSQLiteConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			s, err := store.Open(context.Background(), path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("XDG layout is for Linux and the BSDs")
+	}
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	p, err := store.DefaultPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(data, "whatsapp-mcp", "events.db"); p != want {
+		t.Fatalf("DefaultPath() = %s, want %s", p, want)
+	}
+	fi, err := os.Stat(filepath.Dir(p))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir: %v, mode %v; want 0700", err, fi.Mode().Perm())
+	}
+
+	s, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatalf(`Open(""): %v`, err)
+	}
+	s.Close()
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf(`Open("") did not create %s: %v`, p, err)
+	}
+
+	// A relative XDG_DATA_HOME is invalid per the spec: fall back to ~/.local/share.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_DATA_HOME", "relative/dir")
+	p, err = store.DefaultPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(home, ".local", "share", "whatsapp-mcp", "events.db"); p != want {
+		t.Fatalf("DefaultPath() = %s, want %s", p, want)
+	}
+}

@@ -1,0 +1,225 @@
+// Package store keeps the events Meta delivers to the webhook (message status
+// updates and inbound messages) durably and without duplicates, so that the
+// status trigger can serve them later with a cursor.
+//
+// Meta has no API to fetch past webhooks and retries a delivery until it gets a
+// 200, so the receiver answers 200 only after Save has committed. Two engines
+// sit behind the one Store interface: SQLite (a file, the default, one
+// process) and PostgreSQL (several replicas sharing one database).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// StatusEvent is one element of a webhook's value.statuses[]: a change in the
+// delivery state of a message the business sent.
+type StatusEvent struct {
+	Seq                int64  // arrival order; assigned by the store
+	WABAID             string // entry.id
+	PhoneNumberID      string // value.metadata.phone_number_id
+	DisplayPhoneNumber string // value.metadata.display_phone_number
+	MessageID          string // statuses[].id (wamid)
+	Status             string // sent|delivered|read|played|failed|…
+	Timestamp          int64  // statuses[].timestamp, unix seconds (Meta sends a string)
+	RecipientID        string // statuses[].recipient_id
+	// Raw is the statuses[] element exactly as Meta sent it; errors, pricing,
+	// conversation and biz_opaque_callback_data are read from here.
+	Raw        json.RawMessage
+	ReceivedAt time.Time // when the webhook arrived; Save sets it when zero
+}
+
+// InboundMessage is one element of a webhook's value.messages[]: a message a
+// customer sent to the business number. It is kept mainly to know when the
+// customer last wrote (the 24-hour customer service window).
+type InboundMessage struct {
+	PhoneNumberID string // value.metadata.phone_number_id
+	MessageID     string // messages[].id (wamid)
+	From          string // messages[].from, the customer's wa_id; stored as digits only
+	Type          string // text|image|interactive|…
+	Timestamp     int64  // messages[].timestamp, unix seconds
+	Raw           json.RawMessage
+	ReceivedAt    time.Time // when the webhook arrived; Save sets it when zero
+}
+
+// Batch is everything one webhook delivery carried.
+type Batch struct {
+	Statuses []StatusEvent
+	Inbound  []InboundMessage
+}
+
+// Query selects status events for Statuses.
+type Query struct {
+	PhoneNumberID string // "" = every business number
+	Status        string // "" = all statuses
+	After         int64  // cursor: only events with Seq > After
+	Limit         int    // <= 0 means 100; capped at 1000
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// Store is a durable, deduplicating event log.
+type Store interface {
+	// Save stores the batch durably (committed, fsync'd per the engine) in one
+	// transaction; duplicates are ignored: statuses on (MessageID, Status),
+	// inbound on MessageID. The first copy wins: Meta may resend the same
+	// status with a different payload, and the later one is dropped. Returns
+	// how many were new.
+	Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error)
+
+	// Statuses returns events with Seq > q.After for that phone number (and
+	// status if set), in Seq order, at most q.Limit, plus the Seq to use as
+	// the next cursor (the last returned Seq, or q.After when none). Paging
+	// with it never repeats or skips an event, even with several writers
+	// (replicas) on one PostgreSQL.
+	Statuses(ctx context.Context, q Query) (events []StatusEvent, next int64, err error)
+
+	// History returns, for each message id asked, all its status events in
+	// Seq order (absent ids are absent from the map).
+	History(ctx context.Context, messageIDs []string) (map[string][]StatusEvent, error)
+
+	// LastInbound returns when the customer (waID; only its digits count, so
+	// "+1 650-555-1234" works) last wrote to that business number: the
+	// message's own timestamp, or its arrival time if Meta sent none.
+	// ok is false if the customer was never seen.
+	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
+
+	// Close releases the database; calling it again is a no-op.
+	Close() error
+}
+
+// Open opens (creating and migrating if needed) the store at location:
+//
+//   - "" : SQLite at DefaultPath()
+//   - "postgres://…" or "postgresql://…" : PostgreSQL (pgx connection string;
+//     add search_path=<schema> to keep the tables in their own schema)
+//   - "file:…" (an SQLite URI) or a file path : SQLite
+func Open(ctx context.Context, location string) (Store, error) {
+	switch {
+	case location == "":
+		p, err := DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		return openSQLite(ctx, p)
+	case strings.HasPrefix(location, "postgres://"), strings.HasPrefix(location, "postgresql://"):
+		return openPostgres(ctx, location)
+	default:
+		return openSQLite(ctx, location)
+	}
+}
+
+// DefaultPath is where the SQLite event store lives when no location is
+// given: $XDG_DATA_HOME/whatsapp-mcp/events.db (~/.local/share when unset);
+// on macOS and Windows, under os.UserConfigDir(). The directory is created
+// with mode 0700 because the events hold customers' phone numbers.
+func DefaultPath() (string, error) {
+	var base string
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		base = d // the XDG spec says to ignore relative values
+	} else if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("store: locating the data directory: %w", err)
+		}
+		base = d
+	} else {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("store: locating the data directory: %w", err)
+		}
+		base = filepath.Join(home, ".local", "share")
+	}
+	dir := filepath.Join(base, "whatsapp-mcp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("store: creating %s: %w", dir, err)
+	}
+	return filepath.Join(dir, "events.db"), nil
+}
+
+// digits keeps only ASCII digits: wa_ids are digits, but users type "+1 (650) 555-1234".
+func digits(s string) string {
+	if isDigits(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+// receivedAt fills a zero arrival time and drops what PostgreSQL cannot keep
+// (below a microsecond), so both engines return the same value.
+func receivedAt(t, now time.Time) time.Time {
+	if t.IsZero() {
+		t = now
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// uniqueIDs drops empty and repeated ids so a query asks for each once.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		out = append(out, id)
+	}
+	return out
+}
+
+// rawOrNil maps an absent payload to SQL NULL and keeps any other bytes as
+// text, exactly (no re-encoding).
+func rawOrNil(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return string(raw)
+}
+
+// inboundTime is the customer's send time when Meta gave one, else arrival.
+func inboundTime(ts int64, received time.Time) time.Time {
+	if ts > 0 {
+		return time.Unix(ts, 0).UTC()
+	}
+	return received.UTC()
+}

@@ -1,0 +1,448 @@
+package triggers
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
+)
+
+// Tools returns the two status tools, served from the webhook store st:
+// WHATSAPP_GET_MESSAGE_STATUS (the twentieth action) and
+// WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER (the trigger), in catalog order.
+//
+// st may be nil (no webhook store configured): the tools are still listed,
+// so the catalog does not change shape, but every call fails with a message
+// telling the operator how to configure the webhook.
+func Tools(st store.Store) []tools.Tool {
+	return []tools.Tool{getMessageStatus(st), statusTrigger(st)}
+}
+
+// Both tools read this server's own store: nothing goes to Meta, nothing is
+// changed, and the world outside the server is not consulted.
+var storeRead = tools.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
+
+// EventTypeStatusUpdated is the event_type of every trigger event.
+const EventTypeStatusUpdated = "message_status_updated"
+
+// errNoStore is what every call answers when the server has no webhook store.
+var errNoStore = errors.New("no webhook store is configured on this server, so it has no message statuses: Meta never answers status queries, it only pushes statuses to a webhook. " +
+	"The operator must run the HTTP server (or stdio mode with --webhook-addr) with WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN set, " +
+	"and point Meta's webhook (App Dashboard > WhatsApp > Configuration, field `messages`) at <this server>/webhook; " +
+	"or start the server with --sandbox to try it against the built-in emulator. Retrying will not help until then")
+
+// storeError wraps a failure of the store for a model: it is on our side and
+// usually passes.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+func (e *storeError) Describe() string {
+	return "reading this server's webhook store failed (" + e.err.Error() + "); this is a problem on the server's side, not in your input: retry in a little while"
+}
+
+// --- WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER ---------------------------------
+
+// Status values Meta sends in statuses[].status (cloudapi.md §7.3).
+const statusValues = "sent delivered read failed played"
+
+// StatusTriggerInput is the input of WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER:
+// the catalog's configuration inputs plus our cursor.
+type StatusTriggerInput struct {
+	PhoneNumberID string   `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The Meta-assigned numeric id of the business phone number whose sent messages to watch (from WHATSAPP_GET_PHONE_NUMBERS), not the phone number itself."`
+	StatusFilter  string   `json:"status_filter,omitempty" validate:"omitempty,oneof=sent delivered read failed played" jsonschema:"enum=,enum=sent,enum=delivered,enum=read,enum=failed,enum=played" jsonschema_description:"Only return updates with this status: sent, delivered, read, failed or played (a voice message first played). Empty or omitted: every status."`
+	MaxResults    *int     `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20,minimum=1,maximum=100" jsonschema_description:"The most events to return in one call, 1 to 100 (default 20). has_more tells whether more are waiting."`
+	Interval      *float64 `json:"interval,omitempty" validate:"omitempty,min=0" jsonschema:"minimum=0" jsonschema_description:"For platforms that poll on a schedule: the minutes between polls. It does not change what this call returns; it is echoed back in data.interval."`
+	Cursor        string   `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"Return only events after this point. Pass data.next_cursor of the previous call unchanged; omit it on the first call to start from the oldest stored event."`
+
+	after int64 // the cursor's position, set by Check
+}
+
+// defaultMaxResults is max_results when omitted.
+const defaultMaxResults = 20
+
+// Normalize accepts status_filter in any case and with stray spaces, which
+// models and form-based platforms produce.
+func (in *StatusTriggerInput) Normalize() {
+	in.StatusFilter = strings.ToLower(strings.TrimSpace(in.StatusFilter))
+	in.Cursor = strings.TrimSpace(in.Cursor)
+}
+
+// Check decodes the cursor; a cursor of another business number is refused,
+// since its position would skip that number's earlier events.
+func (in *StatusTriggerInput) Check() []tools.FieldError {
+	if in.Cursor == "" {
+		return nil
+	}
+	phone, after, ok := decodeCursor(in.Cursor)
+	if !ok {
+		return []tools.FieldError{{Field: "cursor", Rule: "is not a cursor returned by this tool; pass data.next_cursor of the previous call unchanged, or omit cursor to start from the oldest stored event"}}
+	}
+	if in.PhoneNumberID != "" && phone != in.PhoneNumberID {
+		return []tools.FieldError{{Field: "cursor", Rule: fmt.Sprintf("was returned for phone_number_id %s, not %s; keep one cursor per business number, or omit cursor to start from the oldest stored event", phone, in.PhoneNumberID)}}
+	}
+	in.after = after
+	return nil
+}
+
+// The cursor is opaque to callers: base64url("v1:<phone_number_id>:<seq>"),
+// where seq is the store's arrival sequence of the last event returned.
+// The version prefix leaves room to change the encoding without breaking
+// cursors that pollers keep across upgrades.
+const cursorVersion = "v1"
+
+func encodeCursor(phoneNumberID string, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorVersion + ":" + phoneNumberID + ":" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string) (phoneNumberID string, seq int64, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
+	if err != nil {
+		return "", 0, false
+	}
+	parts := strings.Split(string(raw), ":")
+	if len(parts) != 3 || parts[0] != cursorVersion || parts[1] == "" {
+		return "", 0, false
+	}
+	seq, err = strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || seq < 0 {
+		return "", 0, false
+	}
+	return parts[1], seq, true
+}
+
+// StatusTriggerData is data of WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER.
+type StatusTriggerData struct {
+	Events     []StatusEvent `json:"events" jsonschema_description:"The status updates after the cursor, oldest arrival first; empty when nothing new arrived"`
+	NextCursor string        `json:"next_cursor" jsonschema_description:"Pass this as cursor on the next call (always set; unchanged when events is empty)"`
+	HasMore    bool          `json:"has_more" jsonschema_description:"true when more events are already waiting after next_cursor: call again right away"`
+	Interval   *float64      `json:"interval,omitempty" jsonschema_description:"The polling interval given as input, in minutes, echoed back as a hint for the next poll"`
+}
+
+// StatusEvent is one trigger event: one element of a status webhook's
+// statuses[] as Meta sent it.
+type StatusEvent struct {
+	EventType          string       `json:"event_type" jsonschema:"enum=message_status_updated" jsonschema_description:"Always message_status_updated"`
+	PhoneNumberID      string       `json:"phone_number_id" jsonschema_description:"The business phone number id that sent the message"`
+	DisplayPhoneNumber string       `json:"display_phone_number,omitempty" jsonschema_description:"That business number as displayed, from the webhook's metadata"`
+	WABAID             string       `json:"waba_id,omitempty" jsonschema_description:"The WhatsApp Business Account id (the webhook entry id)"`
+	StatusUpdate       StatusUpdate `json:"status_update" jsonschema_description:"The status update, with Meta's fields as Meta sent them"`
+	ReceivedAt         string       `json:"received_at,omitempty" jsonschema_description:"When this server received the webhook (RFC 3339, UTC)"`
+}
+
+// StatusUpdate holds the fields of a statuses[] element; absent fields are
+// absent here too. errors, pricing and conversation are passed through
+// byte for byte.
+type StatusUpdate struct {
+	MessageID              string          `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…) returned when the message was sent"`
+	Status                 string          `json:"status" jsonschema_description:"sent, delivered, read, played (voice message first played) or failed; other values Meta may add are passed through"`
+	Timestamp              string          `json:"timestamp,omitempty" jsonschema_description:"When the status changed, in unix seconds as a string (as Meta sends it); order by it, since webhooks arrive out of order"`
+	RecipientID            string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
+	RecipientType          string          `json:"recipient_type,omitempty" jsonschema_description:"group for a group message; absent for one person"`
+	RecipientParticipantID string          `json:"recipient_participant_id,omitempty" jsonschema_description:"Group messages: the group member this status is about"`
+	Errors                 json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"failed only: Meta's errors [{code, title, message, error_data:{details}, href}]. 131047 = free-form message outside the 24-hour customer-service window: send an approved template instead; 131026 = the number cannot receive it (not on WhatsApp, old app, or blocked the business); 131049 = Meta held back a marketing message; do not resend within 24 hours"`
+	Pricing                json.RawMessage `json:"pricing,omitempty" jsonschema:"type=object" jsonschema_description:"Meta's pricing object {billable, pricing_model, type, category}, sent with sent and one of delivered/read"`
+	Conversation           json.RawMessage `json:"conversation,omitempty" jsonschema:"type=object" jsonschema_description:"Meta's conversation object {id, expiration_timestamp, origin:{type}}; omitted by Graph API v24+ except in free entry-point windows"`
+	BizOpaqueCallbackData  string          `json:"biz_opaque_callback_data,omitempty" jsonschema_description:"The tracking string given when the message was sent, if any"`
+}
+
+// rawStatus reads the fields of a statuses[] element that StatusUpdate
+// passes through. Timestamp is raw because Meta sends a string but the
+// receiver also accepts a number.
+type rawStatus struct {
+	Timestamp              json.RawMessage `json:"timestamp"`
+	RecipientID            *string         `json:"recipient_id"`
+	RecipientType          string          `json:"recipient_type"`
+	RecipientParticipantID string          `json:"recipient_participant_id"`
+	Errors                 json.RawMessage `json:"errors"`
+	Pricing                json.RawMessage `json:"pricing"`
+	Conversation           json.RawMessage `json:"conversation"`
+	BizOpaqueCallbackData  string          `json:"biz_opaque_callback_data"`
+}
+
+// statusUpdate rebuilds the update from the stored event: Meta's raw element
+// when the store kept it, else the indexed columns.
+func statusUpdate(e store.StatusEvent) StatusUpdate {
+	u := StatusUpdate{MessageID: e.MessageID, Status: e.Status, RecipientID: e.RecipientID}
+	if e.Timestamp > 0 {
+		u.Timestamp = strconv.FormatInt(e.Timestamp, 10)
+	}
+	var r rawStatus
+	if len(e.Raw) == 0 || json.Unmarshal(e.Raw, &r) != nil {
+		return u
+	}
+	if ts := metaString(r.Timestamp); ts != "" {
+		u.Timestamp = ts
+	}
+	if r.RecipientID != nil {
+		u.RecipientID = *r.RecipientID
+	}
+	u.RecipientType = r.RecipientType
+	u.RecipientParticipantID = r.RecipientParticipantID
+	u.Errors = present(r.Errors)
+	u.Pricing = present(r.Pricing)
+	u.Conversation = present(r.Conversation)
+	u.BizOpaqueCallbackData = r.BizOpaqueCallbackData
+	return u
+}
+
+// metaString renders a JSON string or number as Meta's string form.
+func metaString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// present drops an explicit JSON null, which omitempty would keep.
+func present(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
+func triggerEvent(e store.StatusEvent) StatusEvent {
+	ev := StatusEvent{
+		EventType:          EventTypeStatusUpdated,
+		PhoneNumberID:      e.PhoneNumberID,
+		DisplayPhoneNumber: e.DisplayPhoneNumber,
+		WABAID:             e.WABAID,
+		StatusUpdate:       statusUpdate(e),
+	}
+	if !e.ReceivedAt.IsZero() {
+		ev.ReceivedAt = e.ReceivedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return ev
+}
+
+const triggerDescription = "Poll the delivery status updates of messages sent from one business phone number: sent, delivered, read, played (voice messages) and failed, one event per update, oldest first in the order they arrived. " +
+	"Meta has no API to ask for statuses; it pushes them to a webhook. This server receives those webhooks, stores every update once, and this tool reads them back, so it only returns events when the operator has pointed Meta's webhook at this server (otherwise events stays empty). " +
+	"How to poll: call without cursor to start from the oldest stored event; keep data.next_cursor and pass it as cursor on the next call, which returns only newer events, so nothing is repeated or skipped (also across server restarts). " +
+	"Empty events means nothing new yet: call again later with the same cursor. has_more=true means more are waiting: call again right away. " +
+	"Updates of one message can arrive out of order (read before delivered, read without any delivered, failed after sent): use status_update.timestamp (unix seconds) to order them, and treat read as implying delivered. " +
+	"A failed update carries status_update.errors with Meta's code: 131047 means a free-form message was sent outside the 24-hour customer-service window, so send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE; 131026 means the number cannot receive it. " +
+	"To check specific messages instead, use WHATSAPP_GET_MESSAGE_STATUS."
+
+func statusTrigger(st store.Store) tools.Tool {
+	return tools.New(tools.Def[StatusTriggerInput, *StatusTriggerData]{
+		Name:        "WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER",
+		Title:       "Poll message status updates",
+		Toolset:     tools.ToolsetStatus,
+		Description: triggerDescription,
+		Annotations: storeRead,
+		Example:     `{"phone_number_id":"106540352242922","status_filter":"failed","max_results":20}`,
+		Handler: func(ctx context.Context, in *StatusTriggerInput) (*StatusTriggerData, error) {
+			if st == nil {
+				return nil, errNoStore
+			}
+			limit := defaultMaxResults
+			if in.MaxResults != nil {
+				limit = *in.MaxResults
+			}
+			// One more than asked tells has_more without a second query.
+			evs, next, err := st.Statuses(ctx, store.Query{
+				PhoneNumberID: in.PhoneNumberID, Status: in.StatusFilter, After: in.after, Limit: limit + 1})
+			if err != nil {
+				return nil, &storeError{err}
+			}
+			out := &StatusTriggerData{Events: make([]StatusEvent, 0, min(len(evs), limit)), Interval: in.Interval}
+			if len(evs) > limit {
+				evs, out.HasMore = evs[:limit], true
+				next = evs[limit-1].Seq
+			}
+			for _, e := range evs {
+				out.Events = append(out.Events, triggerEvent(e))
+			}
+			out.NextCursor = encodeCursor(in.PhoneNumberID, max(next, in.after))
+			return out, nil
+		},
+	})
+}
+
+// --- WHATSAPP_GET_MESSAGE_STATUS ---------------------------------------------
+
+// GetMessageStatusInput is the input of WHATSAPP_GET_MESSAGE_STATUS.
+type GetMessageStatusInput struct {
+	MessageIDs []string `json:"message_ids" validate:"required,min=1,max=100,unique,dive,required,notblank,max=512" jsonschema:"minItems=1,maxItems=100,uniqueItems=true" jsonschema_description:"The ids (wamid.…) of messages this business sent, as returned by the send tools in data.message_id; 1 to 100, no duplicates."`
+}
+
+// Normalize trims the ids, which models sometimes pad.
+func (in *GetMessageStatusInput) Normalize() {
+	for i, id := range in.MessageIDs {
+		in.MessageIDs[i] = strings.TrimSpace(id)
+	}
+}
+
+// MessageStatusData is data of WHATSAPP_GET_MESSAGE_STATUS.
+type MessageStatusData struct {
+	Messages []MessageStatus `json:"messages" jsonschema_description:"One entry per id asked, in the order asked"`
+}
+
+// MessageStatus is what the store knows about one message.
+type MessageStatus struct {
+	MessageID     string          `json:"message_id" jsonschema_description:"The id asked for"`
+	Known         bool            `json:"known" jsonschema_description:"Whether any status webhook was received for this message"`
+	Status        string          `json:"status,omitempty" jsonschema_description:"The most advanced status received: failed, then played, read, delivered, sent (not simply the last to arrive, since webhooks arrive out of order)"`
+	Delivered     bool            `json:"delivered" jsonschema_description:"Whether the message reached the phone: true after delivered, read or played (read implies delivered; Meta skips delivered when both happen at once)"`
+	Timestamp     string          `json:"timestamp,omitempty" jsonschema_description:"When that status happened, unix seconds as a string, as Meta sent it"`
+	UpdatedAt     string          `json:"updated_at,omitempty" jsonschema_description:"The same instant in RFC 3339, UTC"`
+	RecipientID   string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
+	PhoneNumberID string          `json:"phone_number_id,omitempty" jsonschema_description:"The business phone number id that sent it"`
+	Errors        json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"When failed: Meta's errors [{code, title, message, error_data:{details}, href}] as sent"`
+	History       []StatusChange  `json:"history,omitempty" jsonschema_description:"Every status received for this message, in arrival order"`
+	Note          string          `json:"note,omitempty" jsonschema_description:"What the answer means and what to do, for unknown or failed messages"`
+}
+
+// StatusChange is one entry of a message's history.
+type StatusChange struct {
+	Status     string `json:"status"`
+	Timestamp  string `json:"timestamp,omitempty" jsonschema_description:"When it happened, unix seconds as a string, as Meta sent it"`
+	ReceivedAt string `json:"received_at,omitempty" jsonschema_description:"When this server received the webhook (RFC 3339, UTC)"`
+}
+
+// statusRank orders statuses by how far the message got. Meta's webhooks
+// arrive out of order (read before delivered, sent after delivered, failed
+// after sent; cloudapi.md §7.3), so the status to report is the most advanced
+// one, never simply the last to arrive:
+//
+//   - failed is final and outranks everything: a message that failed after
+//     being reported sent did not arrive.
+//   - played (a voice message was first played) implies it was read.
+//   - read implies delivered (no delivered webhook comes when both happen at
+//     once).
+//
+// Statuses Meta may add later rank 0: they show in history but are reported
+// only when nothing else is known.
+func statusRank(s string) int {
+	switch s {
+	case "sent":
+		return 1
+	case "delivered":
+		return 2
+	case "read":
+		return 3
+	case "played":
+		return 4
+	case "failed":
+		return 5
+	}
+	return 0
+}
+
+// failureAdvice explains the codes a failed status commonly carries.
+var failureAdvice = map[int]string{
+	131047: "more than 24 hours have passed since the customer last wrote to this business number (or they never did), so a free-form message cannot reach them: send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE",
+	131026: "the number cannot receive it (not on WhatsApp, an old app, terms not accepted, or it blocked the business): do not resend to this number",
+	131049: "Meta held back this marketing message to protect the user's experience: do not resend it within 24 hours",
+	131050: "the user stopped marketing messages from this business: do not send them marketing messages",
+	130472: "the user is part of a Meta experiment and did not get this marketing message: nothing to fix",
+	131053: "the media could not be sent (bad link, wrong MIME type or size): check the file, or upload it and send it by id",
+	131042: "a business eligibility or payment problem: the business must fix its payment method in WhatsApp Manager",
+}
+
+func failureNote(errs json.RawMessage) string {
+	var list []struct {
+		Code  int    `json:"code"`
+		Title string `json:"title"`
+	}
+	_ = json.Unmarshal(errs, &list)
+	if len(list) == 0 {
+		return "the message failed; Meta gave no error details"
+	}
+	var parts []string
+	for _, e := range list {
+		p := fmt.Sprintf("error %d", e.Code)
+		if e.Title != "" {
+			p += " (" + e.Title + ")"
+		}
+		if a, ok := failureAdvice[e.Code]; ok {
+			p += ": " + a
+		}
+		parts = append(parts, p)
+	}
+	return "the message failed with " + strings.Join(parts, "; ")
+}
+
+const unknownNote = "no status received yet for this id: the message may still be in flight (statuses usually arrive within seconds, a failure sometimes later), the id may not be one this business sent, or Meta's webhook is not configured to reach this server"
+
+func messageStatus(id string, history []store.StatusEvent) MessageStatus {
+	m := MessageStatus{MessageID: id}
+	if len(history) == 0 {
+		m.Note = unknownNote
+		return m
+	}
+	m.Known = true
+	best := -1
+	for i, e := range history {
+		u := statusUpdate(e)
+		m.History = append(m.History, StatusChange{Status: e.Status, Timestamp: u.Timestamp, ReceivedAt: formatTime(e.ReceivedAt)})
+		// >= : among equal ranks (unknown statuses) the later arrival wins.
+		if best < 0 || statusRank(e.Status) >= statusRank(history[best].Status) {
+			best = i
+		}
+		if r := statusRank(e.Status); r >= 2 && r <= 4 {
+			m.Delivered = true
+		}
+	}
+	e := history[best]
+	u := statusUpdate(e)
+	m.Status, m.Timestamp, m.RecipientID, m.PhoneNumberID = e.Status, u.Timestamp, u.RecipientID, e.PhoneNumberID
+	if e.Timestamp > 0 {
+		m.UpdatedAt = time.Unix(e.Timestamp, 0).UTC().Format(time.RFC3339)
+	}
+	if e.Status == "failed" {
+		m.Errors = u.Errors
+		m.Note = failureNote(u.Errors)
+	}
+	return m
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func getMessageStatus(st store.Store) tools.Tool {
+	return tools.New(tools.Def[GetMessageStatusInput, *MessageStatusData]{
+		Name:    "WHATSAPP_GET_MESSAGE_STATUS",
+		Title:   "Get the status of sent messages",
+		Toolset: tools.ToolsetStatus,
+		Description: "Answer \"did my message arrive?\": for up to 100 message ids (data.message_id of the send tools), the most advanced status received so far (failed, played, read, delivered or sent), whether it was delivered, the error when it failed, and its full history, in the order asked. " +
+			"A successful send only means Meta accepted the message; statuses come later, from Meta's webhooks received and stored by this server, so they need the operator to have pointed Meta's webhook at this server. " +
+			"known=false means no status arrived yet: the message may still be in flight, so ask again a few seconds later. " +
+			"Status is the most advanced one, not the last to arrive, because Meta's webhooks come out of order. " +
+			"A failed message with error 131047 was a free-form message sent outside the 24-hour customer-service window: send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE instead. " +
+			"To follow every update as it comes, poll WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER.",
+		Annotations: storeRead,
+		Example:     `{"message_ids":["wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="]}`,
+		Handler: func(ctx context.Context, in *GetMessageStatusInput) (*MessageStatusData, error) {
+			if st == nil {
+				return nil, errNoStore
+			}
+			hist, err := st.History(ctx, in.MessageIDs)
+			if err != nil {
+				return nil, &storeError{err}
+			}
+			out := &MessageStatusData{Messages: make([]MessageStatus, 0, len(in.MessageIDs))}
+			for _, id := range in.MessageIDs {
+				out.Messages = append(out.Messages, messageStatus(id, hist[id]))
+			}
+			return out, nil
+		},
+	})
+}

@@ -1,0 +1,359 @@
+// Package triggers receives Meta's WhatsApp webhooks and serves the status
+// trigger from what they stored.
+package triggers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+)
+
+// DefaultMaxBody bounds a webhook body: Meta sends at most 3 MB, plus margin.
+const DefaultMaxBody = 4 << 20
+
+// WebhookConfig configures NewWebhook.
+type WebhookConfig struct {
+	// AppSecret is the Meta app secret that keys X-Hub-Signature-256. Empty
+	// refuses every POST: an HMAC under an empty key is one anyone can make.
+	AppSecret string
+	// VerifyToken is the string typed into the App Dashboard for the GET
+	// handshake. Empty refuses every handshake.
+	VerifyToken string
+	// MaxBody is the largest body accepted; <= 0 means DefaultMaxBody.
+	MaxBody int64
+	// Logger receives counts and ids only, never secrets or message content;
+	// nil discards.
+	Logger *slog.Logger
+}
+
+// Signature errors, as returned by VerifySignature.
+var (
+	ErrMissingSignature = errors.New("triggers: missing X-Hub-Signature-256 header")
+	ErrBadSignature     = errors.New("triggers: X-Hub-Signature-256 does not match the body")
+)
+
+// ErrUnknownObject is returned (wrapped) by ParsePayload for a payload whose
+// object is not "whatsapp_business_account".
+var ErrUnknownObject = errors.New("triggers: not a whatsapp_business_account webhook")
+
+const signatureHeader = "X-Hub-Signature-256"
+
+// VerifySignature checks header ("sha256=<hex>", the X-Hub-Signature-256
+// value) against the HMAC-SHA256 of the raw body under appSecret. It must see
+// the bytes as received: Meta escapes "/" and non-ASCII characters, so a
+// decoded and re-encoded body does not match.
+func VerifySignature(appSecret string, body []byte, header string) error {
+	if header == "" {
+		return ErrMissingSignature
+	}
+	if appSecret == "" {
+		return fmt.Errorf("%w: no app secret configured", ErrBadSignature)
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return fmt.Errorf("%w: want sha256=<64 hex digits>", ErrBadSignature)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return fmt.Errorf("%w: want sha256=<64 hex digits>", ErrBadSignature)
+	}
+	mac := hmac.New(sha256.New, []byte(appSecret))
+	mac.Write(body)
+	if !hmac.Equal(mac.Sum(nil), got) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// ParsePayload extracts every status update and inbound message from a
+// webhook body, walking every entry and every change (Meta batches). Changes
+// of other fields are skipped. Each event's Raw is its element's bytes as
+// sent; ReceivedAt is now.
+func ParsePayload(body []byte) (store.Batch, error) {
+	b, _, err := parse(body, time.Now())
+	return b, err
+}
+
+// The parts of the payload we read; everything else stays in Raw.
+type (
+	envelope struct {
+		Object string `json:"object"`
+		Entry  []struct {
+			ID      string `json:"id"`
+			Changes []struct {
+				Field string          `json:"field"`
+				Value json.RawMessage `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	messagesValue struct {
+		Metadata struct {
+			DisplayPhoneNumber string `json:"display_phone_number"`
+			PhoneNumberID      string `json:"phone_number_id"`
+		} `json:"metadata"`
+		Statuses []json.RawMessage `json:"statuses"`
+		Messages []json.RawMessage `json:"messages"`
+		Errors   []systemError     `json:"errors"`
+	}
+	statusFields struct {
+		ID          string   `json:"id"`
+		Status      string   `json:"status"`
+		Timestamp   unixTime `json:"timestamp"`
+		RecipientID string   `json:"recipient_id"`
+	}
+	messageFields struct {
+		ID        string   `json:"id"`
+		From      string   `json:"from"`
+		Type      string   `json:"type"`
+		Timestamp unixTime `json:"timestamp"`
+	}
+	systemError struct {
+		Code  int    `json:"code"`
+		Title string `json:"title"`
+	}
+)
+
+// unixTime reads Meta's timestamps, strings of unix seconds ("1750030073"),
+// also as bare numbers. Anything else reads as 0 rather than rejecting the
+// whole delivery, which Meta would then retry for days.
+type unixTime int64
+
+func (u *unixTime) UnmarshalJSON(b []byte) error {
+	n, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
+	if err != nil {
+		n = 0
+	}
+	*u = unixTime(n)
+	return nil
+}
+
+// report is what parse saw besides the batch, for the logs.
+type report struct {
+	ignoredFields map[string]int // changes of fields we do not store
+	skipped       int            // malformed changes or elements, or ones without an id
+	systemErrors  []systemError  // value.errors[]
+	phoneIDs      []string       // business numbers the batch concerns
+}
+
+func parse(body []byte, now time.Time) (store.Batch, report, error) {
+	var (
+		b   store.Batch
+		rep = report{ignoredFields: map[string]int{}}
+		env envelope
+	)
+	if err := json.Unmarshal(body, &env); err != nil {
+		return b, rep, fmt.Errorf("triggers: invalid webhook payload: %w", err)
+	}
+	if env.Object != "whatsapp_business_account" {
+		return b, rep, fmt.Errorf("%w: object %q", ErrUnknownObject, env.Object)
+	}
+	seenPhone := map[string]bool{}
+	for _, entry := range env.Entry {
+		for _, ch := range entry.Changes {
+			if ch.Field != "messages" {
+				rep.ignoredFields[ch.Field]++
+				continue
+			}
+			var v messagesValue
+			if err := json.Unmarshal(ch.Value, &v); err != nil {
+				rep.skipped++ // one odd change must not cost the others (nor loop Meta's retries)
+				continue
+			}
+			phone := v.Metadata.PhoneNumberID
+			if !seenPhone[phone] {
+				seenPhone[phone] = true
+				rep.phoneIDs = append(rep.phoneIDs, phone)
+			}
+			rep.systemErrors = append(rep.systemErrors, v.Errors...)
+			for _, raw := range v.Statuses {
+				var s statusFields
+				if err := json.Unmarshal(raw, &s); err != nil || s.ID == "" || s.Status == "" {
+					rep.skipped++ // no key to store or deduplicate it by
+					continue
+				}
+				b.Statuses = append(b.Statuses, store.StatusEvent{
+					WABAID:             entry.ID,
+					PhoneNumberID:      phone,
+					DisplayPhoneNumber: v.Metadata.DisplayPhoneNumber,
+					MessageID:          s.ID,
+					Status:             s.Status,
+					Timestamp:          int64(s.Timestamp),
+					RecipientID:        s.RecipientID,
+					Raw:                raw, // Unmarshal copied the element's exact bytes
+					ReceivedAt:         now,
+				})
+			}
+			for _, raw := range v.Messages {
+				var m messageFields
+				if err := json.Unmarshal(raw, &m); err != nil || m.ID == "" {
+					rep.skipped++
+					continue
+				}
+				b.Inbound = append(b.Inbound, store.InboundMessage{
+					PhoneNumberID: phone,
+					MessageID:     m.ID,
+					From:          m.From,
+					Type:          m.Type,
+					Timestamp:     int64(m.Timestamp),
+					Raw:           raw,
+					ReceivedAt:    now,
+				})
+			}
+		}
+	}
+	return b, rep, nil
+}
+
+type webhook struct {
+	st      store.Store
+	secret  []byte
+	token   [sha256.Size]byte // hashed so the comparison takes the same time whatever the lengths
+	noToken bool
+	maxBody int64
+	log     *slog.Logger
+}
+
+// NewWebhook returns the handler for Meta's callback URL: GET answers the
+// verification handshake, POST verifies the signature over the raw body,
+// stores every status and inbound message in st, and answers 200 only after
+// st.Save has returned (Meta retries anything else, so nothing is lost).
+func NewWebhook(st store.Store, cfg WebhookConfig) http.Handler {
+	h := &webhook{
+		st:      st,
+		secret:  []byte(cfg.AppSecret),
+		token:   sha256.Sum256([]byte(cfg.VerifyToken)),
+		noToken: cfg.VerifyToken == "",
+		maxBody: cfg.MaxBody,
+		log:     cfg.Logger,
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if len(h.secret) == 0 {
+		h.log.Warn("webhook: no app secret configured; every delivery will be refused with 401")
+	}
+	if h.noToken {
+		h.log.Warn("webhook: no verify token configured; Meta's verification handshake will be refused")
+	}
+	return h
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.handshake(w, r)
+	case http.MethodPost:
+		h.receive(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// handshake answers GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…
+func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	given := sha256.Sum256([]byte(q.Get("hub.verify_token")))
+	tokenOK := subtle.ConstantTimeCompare(given[:], h.token[:]) == 1
+	if h.noToken || q.Get("hub.mode") != "subscribe" || !tokenOK {
+		h.log.Warn("webhook: verification refused", "mode", q.Get("hub.mode"), "token_ok", tokenOK && !h.noToken,
+			"remote", r.RemoteAddr)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	challenge := q.Get("hub.challenge")
+	if challenge == "" {
+		http.Error(w, "missing hub.challenge", http.StatusBadRequest)
+		return
+	}
+	h.log.Info("webhook: verification accepted")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // the body is caller-chosen text
+	io.WriteString(w, challenge)
+}
+
+func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.ContentLength > h.maxBody {
+		h.log.Warn("webhook: body too large", "content_length", r.ContentLength, "max", h.maxBody)
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if len(h.secret) == 0 {
+		h.log.Error("webhook: delivery refused: no app secret configured")
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	sig := r.Header.Get(signatureHeader)
+	if sig == "" {
+		h.log.Warn("webhook: delivery refused", "err", ErrMissingSignature, "remote", r.RemoteAddr)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			h.log.Warn("webhook: body too large", "max", h.maxBody)
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.log.Warn("webhook: reading body", "err", err)
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if err := VerifySignature(string(h.secret), body, sig); err != nil {
+		h.log.Warn("webhook: delivery refused", "err", err, "bytes", len(body), "remote", r.RemoteAddr)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+
+	batch, rep, err := parse(body, start)
+	if errors.Is(err, ErrUnknownObject) {
+		// Signed by Meta but not for us: 200, or Meta would retry it for days.
+		h.log.Warn("webhook: ignored delivery", "err", err)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if err != nil {
+		h.log.Warn("webhook: invalid payload", "bytes", len(body), "err", err)
+		http.Error(w, "invalid payload", http.StatusBadRequest)
+		return
+	}
+	for _, e := range rep.systemErrors {
+		h.log.Warn("webhook: system error from Meta", "code", e.Code, "title", e.Title, "phone_number_ids", rep.phoneIDs)
+	}
+	if len(rep.ignoredFields) > 0 {
+		h.log.Debug("webhook: ignored changes", "fields", rep.ignoredFields)
+	}
+	if rep.skipped > 0 {
+		h.log.Warn("webhook: skipped malformed changes or elements", "count", rep.skipped)
+	}
+
+	newStatuses, newInbound, err := h.st.Save(r.Context(), batch)
+	if err != nil {
+		// Not acknowledged: Meta redelivers later and Save deduplicates.
+		h.log.Error("webhook: storing failed; Meta will retry", "statuses", len(batch.Statuses),
+			"inbound", len(batch.Inbound), "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
+		return
+	}
+	h.log.Debug("webhook: stored", "statuses", len(batch.Statuses), "new_statuses", newStatuses,
+		"inbound", len(batch.Inbound), "new_inbound", newInbound, "phone_number_ids", rep.phoneIDs,
+		"duration", time.Since(start))
+	w.WriteHeader(http.StatusOK)
+}
