@@ -280,7 +280,7 @@ type ContactInput struct {
 	} `json:"org,omitempty"`
 	Phones []struct {
 		Phone string `json:"phone,omitempty"`
-		WaID  string `json:"wa_id,omitempty" validate:"omitempty,numeric" jsonschema_description:"The WhatsApp id (digits); with it WhatsApp shows Message and Save buttons, without it Invite"`
+		WaID  string `json:"wa_id,omitempty" validate:"omitempty,number" jsonschema_description:"The WhatsApp id (digits); with it WhatsApp shows Message and Save buttons, without it Invite"`
 		Type  string `json:"type,omitempty" jsonschema_description:"e.g. CELL, MAIN, HOME, WORK"`
 	} `json:"phones,omitempty" validate:"max=20,dive"`
 	URLs []struct {

@@ -11,8 +11,10 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
@@ -464,5 +466,24 @@ func TestOptions(t *testing.T) {
 		if _, err := graph.NewClient(testToken, opt); err == nil {
 			t.Errorf("%s: NewClient succeeded", name)
 		}
+	}
+}
+
+// TestDownloadMediaRefusesPlainHTTPWithHTTPSBase: the bearer token must not
+// travel in clear text to a media URL when the Graph API is reached over TLS.
+func TestDownloadMediaRefusesPlainHTTPWithHTTPSBase(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	c, err := graph.NewClient("secret-token-xyz", graph.WithBaseURL("https://graph.example.invalid/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = c.DownloadMedia(context.Background(), srv.URL+"/media?mid=1", io.Discard, 10)
+	if err == nil || !strings.Contains(err.Error(), "plain-http") {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("%d requests reached the plain-http URL", hits.Load())
 	}
 }

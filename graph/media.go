@@ -101,6 +101,11 @@ func (c *Client) DownloadMedia(ctx context.Context, mediaURL string, w io.Writer
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return 0, "", nil, fmt.Errorf("graph: media URL must be absolute http(s)")
 	}
+	// The bearer token goes with the download: never over plain HTTP unless
+	// the Graph API itself is reached that way (a local emulator).
+	if u.Scheme == "http" && c.baseURL.Scheme == "https" {
+		return 0, "", nil, fmt.Errorf("graph: refusing to send the access token to a plain-http media URL")
+	}
 	resp, err := c.doRaw(ctx, &request{method: http.MethodGet, absoluteURL: mediaURL})
 	if err != nil {
 		return 0, "", resp, err

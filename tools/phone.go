@@ -17,19 +17,23 @@ func NormalizePhone(s string) string {
 	if s == "" {
 		return s
 	}
-	var b strings.Builder
-	b.WriteByte('+')
+	var digits strings.Builder
 	for i, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-			b.WriteRune(r)
+			digits.WriteRune(r)
 		case r == '+' && i == 0:
 		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
 		default:
 			return s
 		}
 	}
-	return b.String()
+	d := digits.String()
+	if !strings.HasPrefix(s, "+") && strings.HasPrefix(d, "00") {
+		// 00 is the international prefix in most of the world: 0044… is +44….
+		d = d[2:]
+	}
+	return "+" + d
 }
 
 // LanguageCodes are Meta's template language codes (cloudapi.md §4, Meta's

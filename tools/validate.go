@@ -226,7 +226,7 @@ func must(err error) {
 }
 
 var (
-	e164Re         = regexp.MustCompile(`^\+[0-9]{7,15}$`)
+	e164Re         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	templateNameRe = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
 	graphIDRe      = regexp.MustCompile(`^[0-9]{1,32}$`)
 	fieldNameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\{[a-z0-9_,]*\})?$`)
@@ -319,7 +319,7 @@ func ruleText(fe validator.FieldError) string {
 	case "oneof":
 		return fmt.Sprintf("must be one of: %s (got %q)", strings.ReplaceAll(p, " ", ", "), fmt.Sprint(fe.Value()))
 	case "phone":
-		return fmt.Sprintf("must be a phone number with its country code, 7 to 15 digits, e.g. +16505551234 (got %q); without a country code Meta would prefix the sender's own", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be a phone number with its country code, 7 to 15 digits not starting with 0, e.g. +16505551234 (got %q); without a country code Meta would prefix the sender's own", fmt.Sprint(fe.Value()))
 	case "graphid":
 		rule := fmt.Sprintf("must be a numeric Meta id, digits only, e.g. 106540352242922 (got %q)", fmt.Sprint(fe.Value()))
 		if fe.Field() == "phone_number_id" {
@@ -345,8 +345,8 @@ func ruleText(fe validator.FieldError) string {
 			return fmt.Sprintf("must have unique %s values", p)
 		}
 		return "must not contain duplicates"
-	case "numeric":
-		return "must contain digits only"
+	case "numeric", "number":
+		return fmt.Sprintf("must contain digits only (got %q)", fmt.Sprint(fe.Value()))
 	case "trimmed":
 		return "must not start or end with spaces"
 	case "datetime":

@@ -17,6 +17,8 @@ func TestNormalizePhone(t *testing.T) {
 		{"  +44 20 7946 0958 ", "+442079460958"},
 		{"1-650-555-1234", "+16505551234"},
 		{"1.650.555.1234", "+16505551234"},
+		{"0044 20 7946 0958", "+442079460958"}, // 00 international prefix
+		{"+0044 20 7946 0958", "+00442079460958"}, // explicit + kept; the phone rule rejects it
 		{"", ""},
 		// Not plausible numbers come back unchanged (trimmed) for the phone
 		// rule to name.
@@ -242,5 +244,22 @@ func TestLanguageCodes(t *testing.T) {
 	s := tools.LanguageCode("").JSONSchema()
 	if s.Type != "string" || len(s.Enum) != 111 {
 		t.Errorf("schema type %q, %d enum values", s.Type, len(s.Enum))
+	}
+}
+
+// TestPhoneRuleRejectsLeadingZero: E.164 numbers never start with 0, so a
+// national trunk prefix (e.g. 07911…) cannot slip through as "+07911…".
+func TestPhoneRuleRejectsLeadingZero(t *testing.T) {
+	type in struct {
+		To string `json:"to" validate:"phone"`
+	}
+	for _, tc := range []struct {
+		num string
+		ok  bool
+	}{{"+447911123456", true}, {"+07911123456", false}, {"+00442079460958", false}, {"+123456", false}, {"+1234567", true}} {
+		err := tools.Validate(&in{To: tc.num})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.num, err, tc.ok)
+		}
 	}
 }
