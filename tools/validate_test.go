@@ -17,7 +17,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"  +44 20 7946 0958 ", "+442079460958"},
 		{"1-650-555-1234", "+16505551234"},
 		{"1.650.555.1234", "+16505551234"},
-		{"0044 20 7946 0958", "+442079460958"}, // 00 international prefix
+		{"0044 20 7946 0958", "+442079460958"},    // 00 international prefix
 		{"+0044 20 7946 0958", "+00442079460958"}, // explicit + kept; the phone rule rejects it
 		{"", ""},
 		// Not plausible numbers come back unchanged (trimmed) for the phone
