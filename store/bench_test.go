@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
 )
 
 // BenchmarkSave measures one durable Save (a webhook delivery) of 1 or 50
@@ -21,11 +22,11 @@ func BenchmarkSave(b *testing.B) {
 	}{
 		{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "events.db") }},
 	}
-	if os.Getenv(pgEnv) != "" {
+	if os.Getenv(storetest.PostgresEnv) != "" {
 		engines = append(engines, struct {
 			name string
 			loc  func(b *testing.B) string
-		}{"postgres", func(b *testing.B) string { return pgSchema(b) }})
+		}{"postgres", func(b *testing.B) string { return storetest.PostgresDSN(b) }})
 	}
 	for _, eng := range engines {
 		for _, size := range []int{1, 50} {

@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	crand "crypto/rand"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,51 +15,10 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
 )
 
-const pgEnv = "WHATSAPP_TEST_POSTGRES_DSN"
-
-// pgSchema creates an empty schema for one test and returns a DSN whose
-// search_path selects it; the schema is dropped at cleanup.
-func pgSchema(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(pgEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv)
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", pgEnv, err)
-	}
-	defer conn.Close(ctx)
-	schema := "wamcp_test_" + strings.ToLower(crand.Text()[:12])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s must be a postgres:// URL: %v", pgEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // pgx passes unknown parameters to the server as run-time settings
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func TestPostgres(t *testing.T) {
-	pgSchema(t) // skip early, before any subtest
+	storetest.PostgresDSN(t) // skip early, before any subtest
 	storetest.Run(t, func(t *testing.T) func() store.Store {
-		return openAt(t, pgSchema(t))
+		return openAt(t, storetest.PostgresDSN(t))
 	})
 }
 
@@ -71,7 +28,7 @@ func TestPostgres(t *testing.T) {
 // reader could see a later Seq commit first; the save lock must prevent the
 // skip anyway.
 func TestPostgresReplicasCursorNeverSkips(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := storetest.PostgresDSN(t)
 	defer store.SetPGTestHooks(jitter, false)()
 	replicas := make([]store.Store, 4)
 	for i := range replicas {
@@ -86,7 +43,7 @@ func TestPostgresReplicasCursorNeverSkips(t *testing.T) {
 // the test above can fail. A race cannot be forced, so not reproducing it
 // skips rather than fails.
 func TestPostgresWithoutSaveLockCursorSkips(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := storetest.PostgresDSN(t)
 	if testing.Short() {
 		t.Skip("control experiment")
 	}
@@ -109,7 +66,7 @@ func jitter() { time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) }
 // Replicas starting together against an empty schema must not race on the
 // migrations.
 func TestPostgresConcurrentMigrations(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := storetest.PostgresDSN(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 6)
 	for range 6 {
@@ -143,7 +100,7 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 }
 
 func TestPostgresMissingSchema(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := storetest.PostgresDSN(t)
 	u, _ := url.Parse(dsn)
 	q := u.Query()
 	q.Set("search_path", "wamcp_no_such_schema")

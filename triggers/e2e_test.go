@@ -2,12 +2,9 @@ package triggers_test
 
 import (
 	"context"
-	crand "crypto/rand"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
 
@@ -270,7 +266,7 @@ func TestE2ESandboxToTriggerSQLite(t *testing.T) {
 // database; webhooks alternate between them, so each duplicate lands on the
 // other replica, and one poller alternates too, carrying one cursor.
 func TestE2ESandboxToTriggerPostgresReplicas(t *testing.T) {
-	dsn := e2ePGSchema(t)
+	dsn := storetest.PostgresDSN(t)
 	r := e2eRun(t, []store.Store{ttOpenAt(t, dsn), ttOpenAt(t, dsn)})
 
 	// A third replica started later continues from the same cursor.
@@ -278,47 +274,4 @@ func TestE2ESandboxToTriggerPostgresReplicas(t *testing.T) {
 	if d := ttPoll(t, ttTool(t, late, ttTrigger), map[string]any{"phone_number_id": sandbox.PhoneNumberID, "cursor": r.cursor}); len(d.Events) != 0 {
 		t.Fatalf("a new replica repeated %v", ttKeys(d.Events))
 	}
-}
-
-const e2ePGEnv = "WHATSAPP_TEST_POSTGRES_DSN"
-
-// e2ePGSchema creates an empty schema for one test and returns a DSN whose
-// search_path selects it; the schema is dropped at cleanup. It is the
-// isolation store/postgres_test.go uses (which lives in store's tests, so
-// it cannot be imported).
-func e2ePGSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(e2ePGEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", e2ePGEnv)
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", e2ePGEnv, err)
-	}
-	defer conn.Close(ctx)
-	schema := "wamcp_test_" + strings.ToLower(crand.Text()[:12])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s must be a postgres:// URL: %v", e2ePGEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
