@@ -40,18 +40,6 @@ func Catalog() []tools.Tool {
 // FileName is the schema file of a tool.
 func FileName(tool string) string { return tool + ".json" }
 
-// file is one <TOOL_NAME>.json; the field order is the file's key order.
-type file struct {
-	Name         string            `json:"name"`
-	Title        string            `json:"title"`
-	Description  string            `json:"description"`
-	Toolset      string            `json:"toolset"`
-	Annotations  tools.Annotations `json:"annotations"`
-	InputSchema  json.RawMessage   `json:"inputSchema"`
-	OutputSchema json.RawMessage   `json:"outputSchema"`
-	Example      json.RawMessage   `json:"example,omitempty"`
-}
-
 // indexEntry is one entry of catalog.json.
 type indexEntry struct {
 	Name        string            `json:"name"`
@@ -86,10 +74,10 @@ func Files(catalog []tools.Tool) (map[string][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schemas: %s outputSchema: %w", t.Name, err)
 		}
-		b, err := render(file{
-			Name: t.Name, Title: t.Title, Description: t.Description, Toolset: t.Toolset,
-			Annotations: t.Annotations, InputSchema: in, OutputSchema: outSchema, Example: t.Example,
-		})
+		// One file is the tool's descriptor, with the dialect-stamped schemas.
+		d := t.Descriptor()
+		d.InputSchema, d.OutputSchema = in, outSchema
+		b, err := render(d)
 		if err != nil {
 			return nil, fmt.Errorf("schemas: %s: %w", t.Name, err)
 		}

@@ -104,16 +104,7 @@ func trunc(s string) string {
 }
 
 // toolFile is what a schemas/<TOOL>.json holds.
-type toolFile struct {
-	Name         string            `json:"name"`
-	Title        string            `json:"title"`
-	Description  string            `json:"description"`
-	Toolset      string            `json:"toolset"`
-	Annotations  tools.Annotations `json:"annotations"`
-	InputSchema  json.RawMessage   `json:"inputSchema"`
-	OutputSchema json.RawMessage   `json:"outputSchema"`
-	Example      json.RawMessage   `json:"example"`
-}
+type toolFile = tools.Descriptor
 
 // compiled are the checked-in schemas, compiled as JSON Schema 2020-12.
 type compiled struct {

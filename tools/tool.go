@@ -268,3 +268,22 @@ func SetPaging(ctx context.Context, p *Paging) {
 		c.mu.Unlock()
 	}
 }
+
+// Descriptor is a tool as the catalog publishes it (`whatsapp-mcp tools`,
+// the schemas/ files): the same keys MCP's tools/list uses.
+type Descriptor struct {
+	Name         string          `json:"name"`
+	Title        string          `json:"title"`
+	Description  string          `json:"description"`
+	Toolset      string          `json:"toolset"`
+	Annotations  Annotations     `json:"annotations"`
+	InputSchema  json.RawMessage `json:"inputSchema"`
+	OutputSchema json.RawMessage `json:"outputSchema"`
+	Example      json.RawMessage `json:"example,omitempty"`
+}
+
+// Descriptor returns the tool's published description.
+func (t Tool) Descriptor() Descriptor {
+	return Descriptor{Name: t.Name, Title: t.Title, Description: t.Description, Toolset: t.Toolset,
+		Annotations: t.Annotations, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema, Example: t.Example}
+}

@@ -42,17 +42,6 @@ Exit status: 0 when the tool succeeded, 1 when it failed, 2 for a usage error
 Example: whatsapp-mcp call --sandbox WHATSAPP_GET_PHONE_NUMBERS '{}'`,
 }
 
-// toolJSON is one entry of `whatsapp-mcp tools`.
-type toolJSON struct {
-	Name         string            `json:"name"`
-	Title        string            `json:"title"`
-	Description  string            `json:"description"`
-	Toolset      string            `json:"toolset"`
-	Annotations  tools.Annotations `json:"annotations"`
-	InputSchema  json.RawMessage   `json:"inputSchema"`
-	OutputSchema json.RawMessage   `json:"outputSchema,omitempty"`
-}
-
 func runTools(_ context.Context, args []string, getenv env, s stdio) error {
 	cfg, pos, err := parse(toolsCmd, args, getenv, s.out)
 	if err != nil {
@@ -78,12 +67,9 @@ func runTools(_ context.Context, args []string, getenv env, s stdio) error {
 	if err != nil {
 		return usagef("tools: %s", strings.TrimPrefix(err.Error(), "server: "))
 	}
-	out := []toolJSON{}
+	out := []tools.Descriptor{}
 	for _, t := range srv.Tools() {
-		out = append(out, toolJSON{
-			Name: t.Name, Title: t.Title, Description: t.Description, Toolset: t.Toolset,
-			Annotations: t.Annotations, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema,
-		})
+		out = append(out, t.Descriptor())
 	}
 	return writeIndented(s.out, out)
 }
