@@ -536,7 +536,9 @@ var ErrClosed = errors.New("sandbox: closed")
 // Inbound simulates a customer message: it opens the sender's 24-hour window with
 // phoneNumberID (with every business number when phoneNumberID is empty) and posts an
 // inbound text-message webhook. from is the customer's number with country code, "+"
-// optional (it is the customer's own number, so nothing is prepended).
+// optional (it is the customer's own number, so nothing is prepended). It returns once
+// the receiver has accepted the webhook (at most 5 s), as a stored customer message
+// precedes any answer to it.
 func (s *Sandbox) Inbound(ctx context.Context, phoneNumberID, from, name, text string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err

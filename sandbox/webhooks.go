@@ -127,10 +127,20 @@ type webhooker struct {
 
 	mu      sync.Mutex
 	closed  bool
-	queue   [][]byte
+	queue   []queued
 	pending []statusItem // partial batch (BatchSize > 1)
 	timer   *time.Timer
 }
+
+// queued is one webhook body; done, when set, is closed once it was
+// delivered (or given up), so Inbound can wait for the receiver.
+type queued struct {
+	body []byte
+	done chan struct{}
+}
+
+// inboundWait bounds how long Inbound waits for its webhook to be accepted.
+const inboundWait = 5 * time.Second
 
 const (
 	retryInitial = 100 * time.Millisecond
@@ -201,7 +211,7 @@ func (h *webhooker) addStatus(it statusItem) {
 		return
 	}
 	if h.s.cfg.BatchSize <= 1 {
-		h.enqueueLocked(statusPayload([]statusItem{it}))
+		h.enqueueLocked(statusPayload([]statusItem{it}), nil)
 		return
 	}
 	h.pending = append(h.pending, it)
@@ -229,7 +239,7 @@ func (h *webhooker) flushLocked() {
 	if len(h.pending) == 0 {
 		return
 	}
-	h.enqueueLocked(statusPayload(h.pending))
+	h.enqueueLocked(statusPayload(h.pending), nil)
 	h.pending = nil
 }
 
@@ -275,23 +285,40 @@ func (h *webhooker) inbound(ph *phoneNumber, waID, name, id, text string, at tim
 	}}}}}
 	hasURL := h.s.currentWebhookURL() != "" // read before h.mu: never hold h.mu while taking s.mu
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return ErrClosed
 	}
-	if hasURL {
-		h.enqueueLocked(p)
+	if !hasURL {
+		h.mu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	h.enqueueLocked(p, done)
+	h.mu.Unlock()
+	// Wait until the receiver has the message, so a send right after sees the
+	// customer's window open (a real customer's message would also be stored
+	// before anyone answers it).
+	t := time.NewTimer(inboundWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-h.ctx.Done():
 	}
 	return nil
 }
 
-func (h *webhooker) enqueueLocked(p whPayload) {
+func (h *webhooker) enqueueLocked(p whPayload, done chan struct{}) {
 	b, err := metaJSON(p)
 	if err != nil {
 		h.s.log.Error("sandbox: encoding webhook", "err", err)
+		if done != nil {
+			close(done)
+		}
 		return
 	}
-	h.queue = append(h.queue, b)
+	h.queue = append(h.queue, queued{body: b, done: done})
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -311,12 +338,16 @@ func (h *webhooker) run() {
 			}
 			h.mu.Lock()
 		}
-		body := h.queue[0]
-		h.queue[0] = nil
+		q := h.queue[0]
+		h.queue[0] = queued{}
 		h.queue = h.queue[1:]
 		h.mu.Unlock()
 		for n := 0; n <= h.s.cfg.Duplicates; n++ {
-			if !h.deliver(body) {
+			ok := h.deliver(q.body)
+			if n == 0 && q.done != nil {
+				close(q.done)
+			}
+			if !ok {
 				break
 			}
 		}

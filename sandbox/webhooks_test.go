@@ -201,3 +201,21 @@ func TestCloseStopsRetries(t *testing.T) {
 		t.Errorf("deliveries continued after Close")
 	}
 }
+
+// TestInboundReturnsAfterDelivery: Inbound returns only once the receiver
+// accepted the inbound webhook (here after two refusals), so a send made
+// right after it finds the customer's message already stored.
+func TestInboundReturnsAfterDelivery(t *testing.T) {
+	rcv := newReceiver(t, sandbox.DefaultAppSecret)
+	rcv.failFirst = 2
+	sb := sandbox.New(sandbox.Config{WebhookURL: rcv.srv.URL})
+	t.Cleanup(func() { _ = sb.Close() })
+	id, err := sb.Inbound(context.Background(), "", "+16505551234", "Zoë", "Hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := rcv.bodies()
+	if len(bodies) != 1 || !strings.Contains(string(bodies[0]), id) {
+		t.Fatalf("when Inbound returned the receiver had %d accepted bodies, want the inbound message %s", len(bodies), id)
+	}
+}
