@@ -343,13 +343,22 @@ func TestWebhookPOSTTooLarge(t *testing.T) {
 		}
 		env.wantEmpty(t)
 	})
+	t.Run("default limit", func(t *testing.T) {
+		env := whNew(t, nil, nil)
+		huge := bytes.Repeat([]byte(" "), triggers.DefaultMaxBody+1)
+		if rec := env.post(huge, whSign(whSecret, huge)); rec.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("code %d, want 413", rec.Code)
+		}
+	})
 	t.Run("over real HTTP", func(t *testing.T) {
-		env := whNew(t, nil, nil) // default limit
+		// A small excess, which the server drains after the handler, so the
+		// connection is not reset under the client before it reads the 413.
+		env := whNew(t, nil, func(c *triggers.WebhookConfig) { c.MaxBody = 1024 })
 		srv := httptest.NewServer(env.h)
 		defer srv.Close()
-		huge := bytes.Repeat([]byte(" "), triggers.DefaultMaxBody+1)
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(huge))
-		req.Header.Set("X-Hub-Signature-256", whSign(whSecret, huge))
+		big := append(bytes.Repeat([]byte(" "), 4096), body...)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(big))
+		req.Header.Set("X-Hub-Signature-256", whSign(whSecret, big))
 		resp, err := srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
