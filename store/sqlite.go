@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	"modernc.org/sqlite" // the "sqlite" driver (pure Go, no cgo) and its Error type
 )
 
 // sqliteMigrations are applied in order, each once; append, never edit.
@@ -66,10 +66,12 @@ type sqliteStore struct {
 }
 
 // sqliteDSNs turns a location into driver DSNs for the writer and the readers.
-// Writer pragmas: WAL so readers never block the writer; synchronous=FULL so a
-// committed Save survives power loss (we acknowledge Meta only after it);
-// busy_timeout for other processes sharing the file; BEGIN IMMEDIATE so a
-// write transaction takes the lock up front instead of failing mid-way.
+// Writer pragmas: synchronous=FULL so a committed Save survives power loss (we
+// acknowledge Meta only after it); busy_timeout for other processes sharing
+// the file; BEGIN IMMEDIATE so a write transaction takes the lock up front
+// instead of failing mid-way. WAL is set once by openSQLite (it is a property
+// of the file, and switching to it can fail with SQLITE_BUSY regardless of
+// busy_timeout, so it needs a retry a DSN pragma cannot give).
 func sqliteDSNs(location string) (writer, reader string, memory bool, err error) {
 	var base string
 	switch {
@@ -105,7 +107,7 @@ func sqliteDSNs(location string) (writer, reader string, memory bool, err error)
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	writer = base + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	writer = base + sep + "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
 	reader = base + sep + "_pragma=busy_timeout(10000)&_pragma=query_only(1)"
 	return writer, reader, memory, nil
 }
@@ -129,7 +131,14 @@ func openSQLite(ctx context.Context, location string) (_ Store, err error) {
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
 	if err := s.w.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("store: opening sqlite: %w", err)
+		return nil, fmt.Errorf("store: opening sqlite (writer): %w", err)
+	}
+	// WAL: readers never block the writer, and a commit is one append+fsync.
+	if err := retryBusy(ctx, func() error {
+		var mode string
+		return s.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+	}); err != nil {
+		return nil, fmt.Errorf("store: opening sqlite: setting WAL mode: %w", err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -143,7 +152,7 @@ func openSQLite(ctx context.Context, location string) (_ Store, err error) {
 		}
 		s.r.SetMaxOpenConns(8)
 		if err := s.r.PingContext(ctx); err != nil {
-			return nil, fmt.Errorf("store: opening sqlite: %w", err)
+			return nil, fmt.Errorf("store: opening sqlite (reader): %w", err)
 		}
 	}
 	if s.insStatus, err = s.w.PrepareContext(ctx, `INSERT INTO wa_status_events
@@ -159,6 +168,24 @@ func openSQLite(ctx context.Context, location string) (_ Store, err error) {
 		return nil, fmt.Errorf("store: preparing: %w", err)
 	}
 	return s, nil
+}
+
+// retryBusy retries f while SQLite reports SQLITE_BUSY, for about 10 seconds
+// (the busy_timeout we give every statement).
+func retryBusy(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := f()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != 5 /* SQLITE_BUSY */ || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // migrate runs the missing steps in one IMMEDIATE transaction, which also
