@@ -70,7 +70,7 @@ func getBusinessProfile(d *Deps) tools.Tool {
 	return tools.New(tools.Def[BusinessProfileInput, graph.Object]{
 		Name:    "WHATSAPP_GET_BUSINESS_PROFILE",
 		Title:   "Get the business profile",
-		Toolset: tools.ToolsetAccount,
+		Toolset: ToolsetAccount,
 		Description: "Read the WhatsApp business profile users see for a business phone number: about text, address, description, email, websites, industry (vertical) and profile picture URL. " +
 			"fields narrows it, e.g. about,websites.",
 		Annotations: readOnly,
@@ -99,7 +99,7 @@ func getPhoneNumber(d *Deps) tools.Tool {
 	return tools.New(tools.Def[PhoneNumberIDInput, graph.Object]{
 		Name:    "WHATSAPP_GET_PHONE_NUMBER",
 		Title:   "Get a business phone number",
-		Toolset: tools.ToolsetAccount,
+		Toolset: ToolsetAccount,
 		Description: "Read one business phone number's details: display number, verified name, quality rating, verification status, platform and throughput. " +
 			"Use it to check a number's health (quality_rating RED limits sending).",
 		Annotations: readOnly,
@@ -129,7 +129,8 @@ func getPhoneNumbers(d *Deps) tools.Tool {
 	return tools.New(tools.Def[GetPhoneNumbersInput, []graph.Object]{
 		Name:    "WHATSAPP_GET_PHONE_NUMBERS",
 		Title:   "List business phone numbers",
-		Toolset: tools.ToolsetAccount,
+		Toolset: ToolsetAccount,
+		Hints:   []string{hintPhoneNumberID},
 		Description: "List the business phone numbers of the configured WhatsApp Business Account with their id, display number, verified name and quality rating. " +
 			"Start here: every send and most reads need a phone_number_id, which is the `id` of an item here (not the phone number). Data is an array, with paging.",
 		Annotations: readOnly,
@@ -144,7 +145,7 @@ func getPhoneNumbers(d *Deps) tools.Tool {
 			if err != nil {
 				return nil, err
 			}
-			setPaging(ctx, l.Paging)
+			tools.SetPaging(ctx, l.Paging)
 			return l.Data, nil
 		},
 	})

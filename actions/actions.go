@@ -13,6 +13,23 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
+// The toolsets of the actions (the catalog package describes them).
+const (
+	ToolsetMessages  = "messages"
+	ToolsetMedia     = "media"
+	ToolsetTemplates = "templates"
+	ToolsetAccount   = "account"
+)
+
+// Instruction hints (tools.Def.Hint): each is carried by the tools it
+// explains, so the model reads it only while one of them is enabled.
+const (
+	hintPhoneNumberID = "Most tools need a phone_number_id: the numeric id Meta assigned to the business number, not the phone number itself. Get it with WHATSAPP_GET_PHONE_NUMBERS first."
+	hintToNumber      = "to_number is the customer's number with its country code (e.g. +16505551234). A returned message_id means Meta accepted the message, not that it was delivered."
+	hintWindow        = "The 24-hour window: free-form messages (text, media, location, contacts, interactive) reach a customer only within 24 hours of their last message to the business. Outside it, send an APPROVED template with WHATSAPP_SEND_TEMPLATE_MESSAGE (list them with WHATSAPP_GET_MESSAGE_TEMPLATES); otherwise Meta fails the message later with error 131047. New templates must be approved by Meta before use."
+	hintMedia         = "Media: send a public URL with WHATSAPP_SEND_MEDIA, or upload with WHATSAPP_UPLOAD_MEDIA and send the returned id with WHATSAPP_SEND_MEDIA_BY_ID. Media URLs from WHATSAPP_GET_MEDIA expire after 5 minutes."
+)
+
 // Window tells when a customer last wrote to a business number, from the
 // webhook store. ok=false means the store never saw them write.
 type Window interface {

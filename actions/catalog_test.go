@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -12,59 +13,60 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
-// catalogSpec is catalog.md written down: every tool, its toolset, and its
+// catalogSpec is docs/cloud-api.md#the-catalog written down: every tool, its toolset, and its
 // inputs as "name:type", ★ marking the required ones. Inputs marked "ours"
-// in catalog.md are listed too; the server may add more optional inputs.
+// in the catalog are listed too; the server may add more optional inputs.
 var catalogSpec = []struct {
 	name    string
 	toolset string
 	inputs  []string
 	newIn   func() any // the input type, for tools.Decode/Validate
 }{
-	{"WHATSAPP_CREATE_MESSAGE_TEMPLATE", tools.ToolsetTemplates,
+	{"WHATSAPP_CREATE_MESSAGE_TEMPLATE", actions.ToolsetTemplates,
 		[]string{"★name:string", "★category:string", "★language:string", "★components:array"}, func() any { return new(actions.CreateTemplateInput) }},
-	{"WHATSAPP_DELETE_MESSAGE_TEMPLATE", tools.ToolsetTemplates,
+	{"WHATSAPP_DELETE_MESSAGE_TEMPLATE", actions.ToolsetTemplates,
 		[]string{"★template_id:string"}, func() any { return new(actions.DeleteTemplateInput) }},
-	{"WHATSAPP_GET_BUSINESS_PROFILE", tools.ToolsetAccount,
+	{"WHATSAPP_GET_BUSINESS_PROFILE", actions.ToolsetAccount,
 		[]string{"★phone_number_id:string", "fields:string"}, func() any { return new(actions.BusinessProfileInput) }},
-	{"WHATSAPP_GET_MEDIA", tools.ToolsetMedia,
+	{"WHATSAPP_GET_MEDIA", actions.ToolsetMedia,
 		[]string{"★media_id:string", "download:boolean"}, func() any { return new(actions.GetMediaInput) }},
-	{"WHATSAPP_GET_MEDIA_INFO", tools.ToolsetMedia,
+	{"WHATSAPP_GET_MEDIA_INFO", actions.ToolsetMedia,
 		[]string{"★media_id:string"}, func() any { return new(actions.MediaIDInput) }},
-	{"WHATSAPP_GET_MESSAGE_TEMPLATES", tools.ToolsetTemplates,
+	{"WHATSAPP_GET_MESSAGE_TEMPLATES", actions.ToolsetTemplates,
 		[]string{"after:string", "limit:integer", "status:string", "category:string", "language:string", "name_or_content:string"}, func() any { return new(actions.GetTemplatesInput) }},
-	{"WHATSAPP_GET_PHONE_NUMBER", tools.ToolsetAccount,
+	{"WHATSAPP_GET_PHONE_NUMBER", actions.ToolsetAccount,
 		[]string{"★phone_number_id:string", "fields:string"}, func() any { return new(actions.PhoneNumberIDInput) }},
-	{"WHATSAPP_GET_PHONE_NUMBERS", tools.ToolsetAccount,
+	{"WHATSAPP_GET_PHONE_NUMBERS", actions.ToolsetAccount,
 		[]string{"limit:integer", "after:string"}, func() any { return new(actions.GetPhoneNumbersInput) }},
-	{"WHATSAPP_GET_TEMPLATE_STATUS", tools.ToolsetTemplates,
+	{"WHATSAPP_GET_TEMPLATE_STATUS", actions.ToolsetTemplates,
 		[]string{"★template_id:string", "fields:string"}, func() any { return new(actions.TemplateStatusInput) }},
-	{"WHATSAPP_SEND_CONTACTS", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_CONTACTS", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★contacts:array"}, func() any { return new(actions.SendContactsInput) }},
-	{"WHATSAPP_SEND_INTERACTIVE_BUTTONS", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_INTERACTIVE_BUTTONS", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★body_text:string", "★buttons:array", "header_text:string", "footer_text:string", "reply_to_message_id:string"},
 		func() any { return new(actions.SendButtonsInput) }},
-	{"WHATSAPP_SEND_INTERACTIVE_LIST", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_INTERACTIVE_LIST", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★body_text:string", "★button_text:string", "★sections:array", "header_text:string", "footer_text:string", "reply_to_message_id:string"},
 		func() any { return new(actions.SendListInput) }},
-	{"WHATSAPP_SEND_LOCATION", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_LOCATION", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★name:string", "★address:string", "★latitude:string", "★longitude:string"},
 		func() any { return new(actions.SendLocationInput) }},
-	{"WHATSAPP_SEND_MEDIA", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_MEDIA", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★media_type:string", "★link:string", "caption:string"}, func() any { return new(actions.SendMediaInput) }},
-	{"WHATSAPP_SEND_MEDIA_BY_ID", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_MEDIA_BY_ID", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★media_type:string", "★media_id:string", "caption:string", "filename:string", "reply_to_message_id:string"},
 		func() any { return new(actions.SendMediaByIDInput) }},
-	{"WHATSAPP_SEND_MESSAGE", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_MESSAGE", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★text:string", "preview_url:boolean", "message_id:string"}, func() any { return new(actions.SendMessageInput) }},
-	{"WHATSAPP_SEND_REPLY", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_REPLY", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★text:string", "★reply_to_message_id:string", "preview_url:boolean"}, func() any { return new(actions.SendReplyInput) }},
-	{"WHATSAPP_SEND_TEMPLATE_MESSAGE", tools.ToolsetMessages,
+	{"WHATSAPP_SEND_TEMPLATE_MESSAGE", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★template_name:string", "language_code:string", "components:array"}, func() any { return new(actions.SendTemplateInput) }},
-	{"WHATSAPP_UPLOAD_MEDIA", tools.ToolsetMedia,
+	{"WHATSAPP_UPLOAD_MEDIA", actions.ToolsetMedia,
 		[]string{"★phone_number_id:string", "★media_type:string", "★file_to_upload:object"}, func() any { return new(actions.UploadMediaInput) }},
 }
 
@@ -160,8 +162,8 @@ func TestCatalogDeclarations(t *testing.T) {
 			if strings.TrimSpace(tl.Title) == "" || len(tl.Description) < 40 {
 				t.Errorf("title %q / description %q too thin", tl.Title, tl.Description)
 			}
-			if tl.Toolset != c.toolset || !contains(tools.Toolsets, tl.Toolset) {
-				t.Errorf("toolset %q, want %q (one of %v)", tl.Toolset, c.toolset, tools.Toolsets)
+			if tl.Toolset != c.toolset || !slices.ContainsFunc(catalog.About.Toolsets, func(ts tools.Toolset) bool { return ts.Name == tl.Toolset }) {
+				t.Errorf("toolset %q, want %q (a toolset of catalog.About)", tl.Toolset, c.toolset)
 			}
 			a := tl.Annotations
 			switch {
@@ -217,7 +219,7 @@ func TestCatalogDeclarations(t *testing.T) {
 			sort.Strings(gotReq)
 			sort.Strings(wantReq)
 			if strings.Join(gotReq, ",") != strings.Join(wantReq, ",") {
-				t.Errorf("required = %v, want catalog.md's ★ inputs %v", gotReq, wantReq)
+				t.Errorf("required = %v, want the ★ inputs of docs/cloud-api.md#the-catalog %v", gotReq, wantReq)
 			}
 			inSchema := compileSchema(t, c.name+" input", tl.InputSchema)
 
@@ -250,7 +252,7 @@ func TestCatalogDeclarations(t *testing.T) {
 	}
 }
 
-// TestCatalogEnums pins the enums catalog.md fixes.
+// TestCatalogEnums pins the enums docs/cloud-api.md#the-catalog fixes.
 func TestCatalogEnums(t *testing.T) {
 	byName := map[string]tools.Tool{}
 	for _, tl := range actions.All(&actions.Deps{}) {
@@ -336,12 +338,12 @@ func TestCatalogResults(t *testing.T) {
 			if !res.Successful {
 				t.Fatalf("example failed: %s", res.Error)
 			}
-			if len(f.requests()) == 0 {
+			if len(f.Requests()) == 0 {
 				t.Error("example made no request")
 			}
 			validateJSON(t, "success envelope", out, res.JSON())
 
-			f.failAll(400, metaError(100, 0))
+			f.FailAll(400, metaError(100, 0))
 			res = tl.Call(t.Context(), tl.Example)
 			if res.Successful || !strings.Contains(res.Error, "FBTRACE100") {
 				t.Errorf("graph failure: %s", res.JSON())

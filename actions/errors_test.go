@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 	"time"
 )
 
@@ -22,7 +24,7 @@ func TestWABARequired(t *testing.T) {
 			if res.Successful || !strings.Contains(res.Error, "WHATSAPP_WABA_ID") {
 				t.Errorf("res = %s", res.JSON())
 			}
-			if n := len(f.requests()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Errorf("%d requests made", n)
 			}
 		})
@@ -71,7 +73,7 @@ func TestGraphErrorsThroughTools(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			f.route(tt.route, answer(tt.status, tt.body))
+			f.Route(tt.route, graphtest.Reply(tt.status, tt.body))
 			a := bases[tt.tool]
 			if args[tt.tool] != "" {
 				a = args[tt.tool]
@@ -85,14 +87,14 @@ func TestGraphErrorsThroughTools(t *testing.T) {
 					t.Errorf("error lacks %q:\n%s", w, res.Error)
 				}
 			}
-			if strings.Contains(string(res.JSON()), token) {
+			if strings.Contains(string(res.JSON()), graphtest.Token) {
 				t.Error("the access token leaked into the result")
 			}
 			data := dataOf(t, res)
 			if data["code"] != tt.code || data["fbtrace_id"] == nil || data["http_status"] != float64(tt.status) {
 				t.Errorf("data = %v", data)
 			}
-			if n := len(f.requests()); n != 1 {
+			if n := len(f.Requests()); n != 1 {
 				t.Errorf("%d requests, want 1 (not retried)", n)
 			}
 		})
@@ -101,12 +103,12 @@ func TestGraphErrorsThroughTools(t *testing.T) {
 
 func TestSendRetriedOnThrottling(t *testing.T) {
 	f := newFake(t)
-	f.route("POST "+sendPath, sequenced(answer(400, metaError(130429, 0)), sendAnswer))
+	f.Route("POST "+sendPath, graphtest.Sequence(graphtest.Reply(400, metaError(130429, 0)), sendAnswer))
 	res := call(t, newDeps(t, f), "WHATSAPP_SEND_MESSAGE", textArgs)
 	if !res.Successful {
 		t.Fatal(res.Error)
 	}
-	if n := len(f.requests()); n != 2 {
+	if n := len(f.Requests()); n != 2 {
 		t.Errorf("requests = %d, want 2", n)
 	}
 	checkSubset(t, dataOf(t, res), `{"message_id":"`+wamid+`"}`)
@@ -114,19 +116,19 @@ func TestSendRetriedOnThrottling(t *testing.T) {
 
 func TestSendNotRetriedOn500(t *testing.T) {
 	f := newFake(t)
-	f.route("POST "+sendPath, answer(500, metaError(131000, 0)))
+	f.Route("POST "+sendPath, graphtest.Reply(500, metaError(131000, 0)))
 	res := call(t, newDeps(t, f), "WHATSAPP_SEND_MESSAGE", textArgs)
 	if res.Successful || !strings.Contains(res.Error, "131000") {
 		t.Errorf("res = %s", res.JSON())
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
 	}
 }
 
 func TestSendConnectionDropped(t *testing.T) {
 	f := newFake(t)
-	f.route("POST "+sendPath, dropConnection)
+	f.Route("POST "+sendPath, graphtest.DropConnection)
 	res := call(t, newDeps(t, f), "WHATSAPP_SEND_MESSAGE", textArgs)
 	if res.Successful || !strings.Contains(strings.ToLower(res.Error), "may have been sent") {
 		t.Errorf("res = %s", res.JSON())
@@ -134,19 +136,19 @@ func TestSendConnectionDropped(t *testing.T) {
 	if data := dataOf(t, res); data["may_have_been_sent"] != true {
 		t.Errorf("data = %v", data)
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("requests = %d, want exactly 1: never resent", n)
 	}
 }
 
 func TestReadRetriedOnDrop(t *testing.T) {
 	f := newFake(t)
-	f.route("GET /v25.0/"+pnID, sequenced(dropConnection, answer(200, phoneJSON)))
+	f.Route("GET /v25.0/"+pnID, graphtest.Sequence(graphtest.DropConnection, graphtest.Reply(200, phoneJSON)))
 	res := call(t, newDeps(t, f), "WHATSAPP_GET_PHONE_NUMBER", bases["WHATSAPP_GET_PHONE_NUMBER"])
 	if !res.Successful {
 		t.Fatal(res.Error)
 	}
-	if n := len(f.requests()); n != 2 {
+	if n := len(f.Requests()); n != 2 {
 		t.Errorf("requests = %d, want 2", n)
 	}
 }
@@ -182,6 +184,7 @@ func TestWindowWarning(t *testing.T) {
 		{"never wrote", &fakeWindow{}, true, "never written"},
 		{"wrote 2 hours ago", &fakeWindow{last: now.Add(-2 * time.Hour), ok: true}, false, ""},
 		{"wrote 23h59m ago", &fakeWindow{last: now.Add(-24*time.Hour + time.Minute), ok: true}, false, ""},
+		{"wrote 24h01m ago", &fakeWindow{last: now.Add(-24*time.Hour - time.Minute), ok: true}, true, "more than 24 hours ago"},
 		{"wrote 30 hours ago", &fakeWindow{last: now.Add(-30 * time.Hour), ok: true}, true, "more than 24 hours ago"},
 		{"store error: no warning", &fakeWindow{err: errors.New("db down")}, false, ""},
 		{"no store", nil, false, ""},
@@ -194,12 +197,12 @@ func TestWindowWarning(t *testing.T) {
 				d.Window = tt.window
 			}
 			for _, name := range append(freeForm, "WHATSAPP_SEND_TEMPLATE_MESSAGE") {
-				f.reset()
+				f.Reset()
 				res := call(t, d, name, bases[name])
 				if !res.Successful {
 					t.Fatalf("%s: %s", name, res.Error)
 				}
-				if n := len(f.requests()); n != 1 {
+				if n := len(f.Requests()); n != 1 {
 					t.Errorf("%s: %d requests: the warning must not block the send", name, n)
 				}
 				want := tt.warn && name != "WHATSAPP_SEND_TEMPLATE_MESSAGE"

@@ -21,7 +21,7 @@ import (
 )
 
 // mediaRule is Meta's MIME list and size cap for one media type
-// (cloudapi.md §3.2). Sizes are decimal megabytes: Meta does not say which,
+// (docs/cloud-api.md#media-types-and-sizes). Sizes are decimal megabytes: Meta does not say which,
 // and the smaller reading never lets through a file Meta would refuse.
 type mediaRule struct {
 	mimes   []string
@@ -188,7 +188,8 @@ func uploadMedia(d *Deps) tools.Tool {
 	return tools.New(tools.Def[UploadMediaInput, *UploadResult]{
 		Name:    "WHATSAPP_UPLOAD_MEDIA",
 		Title:   "Upload media",
-		Toolset: tools.ToolsetMedia,
+		Toolset: ToolsetMedia,
+		Hints:   []string{hintMedia},
 		Description: "Upload a file to WhatsApp and get a media id to send with WHATSAPP_SEND_MEDIA_BY_ID (valid 30 days). " +
 			"Give the bytes as base64 in file_to_upload.content with a file name, or a path inside the operator's media directory. " +
 			"The MIME type and size are checked against Meta's limits before uploading: image jpeg/png ≤5 MB, video mp4/3gpp ≤16 MB, audio aac/amr/mp3/m4a/ogg ≤16 MB, document pdf/txt/office ≤100 MB, sticker webp ≤500 KB.",
@@ -255,7 +256,7 @@ func getMediaInfo(d *Deps) tools.Tool {
 	return tools.New(tools.Def[MediaIDInput, *MediaResult]{
 		Name:    "WHATSAPP_GET_MEDIA_INFO",
 		Title:   "Get media metadata",
-		Toolset: tools.ToolsetMedia,
+		Toolset: ToolsetMedia,
 		Description: "Read a media object's metadata (MIME type, size, SHA-256) without its download URL. " +
 			"Use WHATSAPP_GET_MEDIA to get the URL or the file itself.",
 		Annotations: readOnly,
@@ -274,7 +275,8 @@ func getMedia(d *Deps) tools.Tool {
 	return tools.New(tools.Def[GetMediaInput, *MediaResult]{
 		Name:    "WHATSAPP_GET_MEDIA",
 		Title:   "Get media URL or file",
-		Toolset: tools.ToolsetMedia,
+		Toolset: ToolsetMedia,
+		Hints:   []string{hintMedia},
 		Description: "Get a media object's temporary download URL (valid 5 minutes, and only usable with the access token) with its MIME type, size and SHA-256. " +
 			"Set download: true to have the server fetch the file and return it as base64 (size-capped), or with save_as to store it in the operator's media directory. " +
 			"Media ids from inbound messages expire after 7 days, uploaded ones after 30.",

@@ -5,13 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
-	"mime"
-	"mime/multipart"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 const uploadPath = "/v25.0/" + pnID + "/media"
@@ -25,32 +24,6 @@ var (
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-// multipartOf parses an upload request: its plain fields, and the file part.
-func multipartOf(t *testing.T, r request) (fields map[string]string, filename, fileType string, file []byte) {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(r.ContentType)
-	if err != nil || mt != "multipart/form-data" {
-		t.Fatalf("Content-Type = %q", r.ContentType)
-	}
-	fields = map[string]string{}
-	mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatalf("multipart: %v", err)
-		}
-		b, _ := io.ReadAll(p)
-		if p.FormName() == "file" {
-			filename, fileType, file = p.FileName(), p.Header.Get("Content-Type"), b
-			continue
-		}
-		fields[p.FormName()] = string(b)
-	}
-}
 
 func TestUploadMedia(t *testing.T) {
 	tests := []struct {
@@ -133,11 +106,12 @@ func TestUploadMedia(t *testing.T) {
 			if !res.Successful {
 				t.Fatalf("failed: %s", res.Error)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != uploadPath || len(reqs[0].Query) != 0 {
 				t.Fatalf("requests = %+v", reqs)
 			}
-			fields, name, typ, content := multipartOf(t, reqs[0])
+			u := graphtest.ParseUpload(t, reqs[0])
+			fields, name, typ, content := u.Fields, u.FileName, u.FileType, u.File
 			if len(fields) != 2 || fields["messaging_product"] != "whatsapp" || fields["type"] != tt.wantMIME {
 				t.Errorf("form fields = %v, want messaging_product=whatsapp type=%s", fields, tt.wantMIME)
 			}
@@ -214,7 +188,7 @@ func TestUploadMediaInvalid(t *testing.T) {
 	d := newDeps(t, f)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.reset()
+			f.Reset()
 			d.MediaDir = t.TempDir()
 			if tt.setup != nil {
 				tt.setup(t, d.MediaDir)
@@ -229,14 +203,10 @@ func TestUploadMediaInvalid(t *testing.T) {
 }
 
 func TestGetMedia(t *testing.T) {
-	info := wantReq{method: "GET", path: "/v25.0/" + mediaID}
+	info := graphtest.Want{Method: "GET", Path: "/v25.0/" + mediaID}
 	t.Run("url only", func(t *testing.T) {
-		f := newFake(t)
-		res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`"}`)
-		if !res.Successful {
-			t.Fatal(res.Error)
-		}
-		checkRequests(t, f.requests(), []wantReq{info})
+		f, res := callOK(t, "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`"}`)
+		graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{info})
 		data := dataOf(t, res)
 		checkSubset(t, data, `{"id":"`+mediaID+`","mime_type":"image/jpeg","sha256":"`+f.mediaSHA()+`","file_size":"`+itoa(len(f.media))+`",`+
 			`"messaging_product":"whatsapp","url":"`+f.mediaURL()+`","url_expires_at":"2026-03-01T12:05:00Z"}`)
@@ -245,16 +215,12 @@ func TestGetMedia(t *testing.T) {
 		}
 	})
 	t.Run("download inline with the bearer token", func(t *testing.T) {
-		f := newFake(t)
-		res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`","download":true}`)
-		if !res.Successful {
-			t.Fatal(res.Error)
-		}
-		reqs := f.requests()
-		if len(reqs) != 2 || reqs[1].Method != "GET" || reqs[1].Path != cdnPath || reqs[1].Query.Get("hash") != "ATsig" {
+		f, res := callOK(t, "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`","download":true}`)
+		reqs := f.Requests()
+		if len(reqs) != 2 || reqs[1].Method != "GET" || reqs[1].Path != graphtest.CDNPath || reqs[1].Query.Get("hash") != "ATsig" {
 			t.Fatalf("requests = %+v", reqs)
 		}
-		if a := reqs[1].Header.Get("Authorization"); a != "Bearer "+token {
+		if a := reqs[1].Header.Get("Authorization"); a != "Bearer "+graphtest.Token {
 			t.Errorf("download Authorization = %q", a)
 		}
 		checkSubset(t, dataOf(t, res), `{"content_base64":"`+b64(f.media)+`","downloaded_bytes":`+itoa(len(f.media))+`,"sha256":"`+f.mediaSHA()+`"}`)
@@ -279,14 +245,14 @@ func TestGetMedia(t *testing.T) {
 	})
 	t.Run("uppercase sha256 from Meta is accepted", func(t *testing.T) {
 		f := newFake(t)
-		f.route("GET /v25.0/"+mediaID, answer(200, strings.Replace(f.mediaInfoJSON(mediaID), f.mediaSHA(), strings.ToUpper(f.mediaSHA()), 1)))
+		f.Route("GET /v25.0/"+mediaID, graphtest.Reply(200, strings.Replace(f.mediaInfoJSON(mediaID), f.mediaSHA(), strings.ToUpper(f.mediaSHA()), 1)))
 		if res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`","download":true}`); !res.Successful {
 			t.Fatal(res.Error)
 		}
 	})
 	t.Run("sha256 mismatch fails", func(t *testing.T) {
 		f := newFake(t)
-		f.route("GET /v25.0/"+mediaID, answer(200, strings.Replace(f.mediaInfoJSON(mediaID), f.mediaSHA(), strings.Repeat("0", 64), 1)))
+		f.Route("GET /v25.0/"+mediaID, graphtest.Reply(200, strings.Replace(f.mediaInfoJSON(mediaID), f.mediaSHA(), strings.Repeat("0", 64), 1)))
 		d := newDeps(t, f)
 		res := call(t, d, "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`","download":true,"save_as":"x.jpg"}`)
 		if res.Successful || !strings.Contains(res.Error, "sha256") {
@@ -310,7 +276,7 @@ func TestGetMedia(t *testing.T) {
 	})
 	t.Run("download URL expired (404)", func(t *testing.T) {
 		f := newFake(t)
-		f.route("GET "+cdnPath, answer(404, `{"error":{"message":"gone","code":100,"type":"OAuthException","fbtrace_id":"CDN404"}}`))
+		f.Route("GET "+graphtest.CDNPath, graphtest.Reply(404, `{"error":{"message":"gone","code":100,"type":"OAuthException","fbtrace_id":"CDN404"}}`))
 		res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA", `{"media_id":"`+mediaID+`","download":true}`)
 		if res.Successful || !strings.Contains(res.Error, "404") {
 			t.Errorf("res = %s", res.JSON())
@@ -333,12 +299,8 @@ func TestGetMedia(t *testing.T) {
 }
 
 func TestGetMediaInfo(t *testing.T) {
-	f := newFake(t)
-	res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA_INFO", `{"media_id":"`+mediaID+`"}`)
-	if !res.Successful {
-		t.Fatal(res.Error)
-	}
-	checkRequests(t, f.requests(), []wantReq{{method: "GET", path: "/v25.0/" + mediaID}})
+	f, res := callOK(t, "WHATSAPP_GET_MEDIA_INFO", `{"media_id":"`+mediaID+`"}`)
+	graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{{Method: "GET", Path: "/v25.0/" + mediaID}})
 	data := dataOf(t, res)
 	checkSubset(t, data, `{"id":"`+mediaID+`","mime_type":"image/jpeg","sha256":"`+f.mediaSHA()+`","file_size":"`+itoa(len(f.media))+`","messaging_product":"whatsapp"}`)
 	for _, k := range []string{"url", "url_expires_at", "content_base64"} {
@@ -351,7 +313,7 @@ func TestGetMediaInfo(t *testing.T) {
 // file_size arrives as a number in some answers; data keeps the digits.
 func TestGetMediaInfoNumericFileSize(t *testing.T) {
 	f := newFake(t)
-	f.route("GET /v25.0/"+mediaID, answer(200, `{"messaging_product":"whatsapp","url":"https://x/y","mime_type":"image/png","sha256":"ab","file_size":303833,"id":"`+mediaID+`"}`))
+	f.Route("GET /v25.0/"+mediaID, graphtest.Reply(200, `{"messaging_product":"whatsapp","url":"https://x/y","mime_type":"image/png","sha256":"ab","file_size":303833,"id":"`+mediaID+`"}`))
 	res := call(t, newDeps(t, f), "WHATSAPP_GET_MEDIA_INFO", `{"media_id":"`+mediaID+`"}`)
 	checkSubset(t, dataOf(t, res), `{"file_size":"303833"}`)
 }

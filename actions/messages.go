@@ -93,7 +93,8 @@ func sendMessage(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendMessageInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_MESSAGE",
 		Title:   "Send a text message",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber},
 		Description: "Send a free-form text message from a business phone number to a WhatsApp user. " +
 			"Use it to answer a customer who wrote recently; set message_id to quote one of their messages. " + windowRule,
 		Annotations: send,
@@ -117,7 +118,8 @@ func sendReply(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendReplyInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_REPLY",
 		Title:   "Reply to a message",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber},
 		Description: "Send a text reply that quotes a specific earlier message (contextual reply). " +
 			"Use it when answering one message among several so the user sees which one you mean. " +
 			"The quote is not shown if the original was deleted or is older than about 30 days. " + windowRule,
@@ -176,7 +178,8 @@ func sendMedia(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendMediaInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_MEDIA",
 		Title:   "Send media by link",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber, hintMedia},
 		Description: "Send an image, video, audio file, document or sticker that Meta fetches from a public URL. " +
 			"Use WHATSAPP_UPLOAD_MEDIA + WHATSAPP_SEND_MEDIA_BY_ID instead for private files or faster delivery. " +
 			"A link Meta cannot fetch, or a file of the wrong type or size, fails with error 131053 (sometimes only in a later `failed` status). " + windowRule,
@@ -213,7 +216,8 @@ func sendMediaByID(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendMediaByIDInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_MEDIA_BY_ID",
 		Title:   "Send uploaded media",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber, hintMedia},
 		Description: "Send media previously uploaded with WHATSAPP_UPLOAD_MEDIA, by its media id. " +
 			"Preferred over links: Meta does not have to fetch anything. Media ids from uploads expire after 30 days. " + windowRule,
 		Annotations: send,
@@ -245,7 +249,8 @@ func sendLocation(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendLocationInput, *SendResult]{
 		Name:        "WHATSAPP_SEND_LOCATION",
 		Title:       "Send a location",
-		Toolset:     tools.ToolsetMessages,
+		Toolset:     ToolsetMessages,
+		Hints:       []string{hintToNumber},
 		Description: "Send a location pin (coordinates with a name and address) that opens in the recipient's maps app. " + windowRule,
 		Annotations: send,
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","name":"Philz Coffee","address":"101 Forest Ave, Palo Alto, CA 94301","latitude":"37.44216251868683","longitude":"-122.16153582049394"}`,
@@ -330,7 +335,8 @@ func sendContacts(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendContactsInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_CONTACTS",
 		Title:   "Send contact cards",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber},
 		Description: "Send one or more contact cards (vCards) the recipient can save or message. " +
 			"Each contact needs name.formatted_name; give phones[].wa_id so WhatsApp offers a Message button. " + windowRule,
 		Annotations: send,
@@ -403,7 +409,8 @@ func sendInteractiveButtons(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendButtonsInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_INTERACTIVE_BUTTONS",
 		Title:   "Send reply buttons",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber},
 		Description: "Send a message with up to 3 quick-reply buttons (e.g. Yes / No / Later). " +
 			"The user's tap comes back as an inbound message with the button's id and title. For more than 3 choices use WHATSAPP_SEND_INTERACTIVE_LIST. " + windowRule,
 		Annotations: send,
@@ -472,7 +479,8 @@ func sendInteractiveList(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendListInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_INTERACTIVE_LIST",
 		Title:   "Send a list of choices",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber},
 		Description: "Send a message with a button that opens a list of up to 10 choices, grouped in sections (menus, time slots, shipping options). " +
 			"At most 10 rows in total across all sections; each section needs a title when there are several. The user's pick comes back as an inbound message with the row id. " + windowRule,
 		Annotations: send,

@@ -2,6 +2,8 @@ package actions_test
 
 import (
 	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 // base inputs of the sends; cases override fields with merge.
@@ -10,7 +12,7 @@ const (
 	textArgs  = `{` + recipient + `,"text":"Hello there"}`
 )
 
-// envelopeBody is the common part of every send body (cloudapi.md §1.5).
+// envelopeBody is the common part of every send body (docs/cloud-api.md#the-send-envelope).
 func envelopeBody(rest string) string {
 	return `{"messaging_product":"whatsapp","recipient_type":"individual","to":"` + toNorm + `",` + rest + `}`
 }
@@ -157,12 +159,8 @@ func TestSendTools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
-			res := call(t, newDeps(t, f), tt.tool, tt.args)
-			if !res.Successful {
-				t.Fatalf("failed: %s", res.Error)
-			}
-			checkRequests(t, f.requests(), []wantReq{{method: "POST", path: sendPath, body: tt.body}})
+			f, res := callOK(t, tt.tool, tt.args)
+			graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{{Method: "POST", Path: sendPath, Body: tt.body}})
 			data := dataOf(t, res)
 			checkSubset(t, data, sendData)
 			if tt.data != "" {

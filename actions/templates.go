@@ -53,7 +53,7 @@ var (
 	namedVarName  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
-// Check applies Meta's component rules (cloudapi.md §2.1) so a model gets
+// Check applies Meta's component rules (docs/cloud-api.md#template-components) so a model gets
 // every problem at once instead of one Meta subcode at a time.
 func (in *CreateTemplateInput) Check() []tools.FieldError {
 	var errs []tools.FieldError
@@ -204,7 +204,7 @@ func createMessageTemplate(d *Deps) tools.Tool {
 	return tools.New(tools.Def[CreateTemplateInput, *graph.TemplateCreated]{
 		Name:    "WHATSAPP_CREATE_MESSAGE_TEMPLATE",
 		Title:   "Create a message template",
-		Toolset: tools.ToolsetTemplates,
+		Toolset: ToolsetTemplates,
 		Description: "Submit a new message template for Meta's review in the configured WhatsApp Business Account. " +
 			"Templates are the only messages that reach users outside the 24-hour window, and they can be sent only once APPROVED: " +
 			"the result's status is usually PENDING; review takes minutes up to 24 hours, check it with WHATSAPP_GET_TEMPLATE_STATUS. " +
@@ -240,7 +240,7 @@ func deleteMessageTemplate(d *Deps) tools.Tool {
 	return tools.New(tools.Def[DeleteTemplateInput, *DeleteResult]{
 		Name:    "WHATSAPP_DELETE_MESSAGE_TEMPLATE",
 		Title:   "Delete a message template",
-		Toolset: tools.ToolsetTemplates,
+		Toolset: ToolsetTemplates,
 		Description: "Permanently delete one message template by its id (other languages of the same name are kept). " +
 			"It cannot be undone; an approved template's name cannot be reused for 30 days, and messages already sent with it are still delivered. " +
 			"Disabled templates cannot be deleted.",
@@ -292,7 +292,8 @@ func getMessageTemplates(d *Deps) tools.Tool {
 	return tools.New(tools.Def[GetTemplatesInput, []graph.Object]{
 		Name:    "WHATSAPP_GET_MESSAGE_TEMPLATES",
 		Title:   "List message templates",
-		Toolset: tools.ToolsetTemplates,
+		Toolset: ToolsetTemplates,
+		Hints:   []string{hintWindow},
 		Description: "List the message templates of the configured WhatsApp Business Account with their name, language, status, category, components and id. " +
 			"Use it to find an APPROVED template (and its {{variables}}) before WHATSAPP_SEND_TEMPLATE_MESSAGE. " +
 			"Data is an array; when paging.cursors.after is present and paging.next is set, pass it as `after` for the next page.",
@@ -310,21 +311,10 @@ func getMessageTemplates(d *Deps) tools.Tool {
 			if err != nil {
 				return nil, err
 			}
-			setPaging(ctx, l.Paging)
+			tools.SetPaging(ctx, l.Paging)
 			return l.Data, nil
 		},
 	})
-}
-
-func setPaging(ctx context.Context, p *graph.Paging) {
-	if p == nil {
-		return
-	}
-	tp := &tools.Paging{Next: p.Next, Previous: p.Previous}
-	if p.Cursors != nil {
-		tp.Cursors = &tools.Cursors{Before: p.Cursors.Before, After: p.Cursors.After}
-	}
-	tools.SetPaging(ctx, tp)
 }
 
 // TemplateSummary documents the items of WHATSAPP_GET_MESSAGE_TEMPLATES.
@@ -358,7 +348,7 @@ func getTemplateStatus(d *Deps) tools.Tool {
 	return tools.New(tools.Def[TemplateStatusInput, graph.Object]{
 		Name:    "WHATSAPP_GET_TEMPLATE_STATUS",
 		Title:   "Get a template's review status",
-		Toolset: tools.ToolsetTemplates,
+		Toolset: ToolsetTemplates,
 		Description: "Read a message template's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED…) and, when rejected, the reason. " +
 			"Use it after WHATSAPP_CREATE_MESSAGE_TEMPLATE: only APPROVED templates can be sent; review takes up to 24 hours.",
 		Annotations: readOnly,
@@ -449,7 +439,8 @@ func sendTemplateMessage(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendTemplateInput, *SendResult]{
 		Name:    "WHATSAPP_SEND_TEMPLATE_MESSAGE",
 		Title:   "Send a template message",
-		Toolset: tools.ToolsetMessages,
+		Toolset: ToolsetMessages,
+		Hints:   []string{hintToNumber, hintWindow},
 		Description: "Send an approved message template. Templates are the only messages that reach a user outside the 24-hour customer-service window (first contact, reminders, notifications). " +
 			"The template must be APPROVED in exactly this language (find it with WHATSAPP_GET_MESSAGE_TEMPLATES status=APPROVED). " +
 			"A template with {{variables}} or a media header needs `components` with one parameter per variable, e.g. " +

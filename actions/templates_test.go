@@ -1,9 +1,12 @@
 package actions_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 const createPath = "/v25.0/" + wabaID + "/message_templates"
@@ -37,12 +40,8 @@ func TestCreateTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
-			res := call(t, newDeps(t, f), "WHATSAPP_CREATE_MESSAGE_TEMPLATE", tt.args)
-			if !res.Successful {
-				t.Fatalf("failed: %s", res.Error)
-			}
-			checkRequests(t, f.requests(), []wantReq{{method: "POST", path: createPath, body: tt.body}})
+			f, res := callOK(t, "WHATSAPP_CREATE_MESSAGE_TEMPLATE", tt.args)
+			graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{{Method: "POST", Path: createPath, Body: tt.body}})
 			checkSubset(t, dataOf(t, res), `{"id":"1627019861106475","status":"PENDING","category":"UTILITY"}`)
 		})
 	}
@@ -62,42 +61,32 @@ func quickReplies(n int) string {
 // TestDeleteTemplate: the name is looked up first and the delete carries
 // hsm_id AND name; never a delete by name alone.
 func TestDeleteTemplate(t *testing.T) {
-	lookup := wantReq{method: "GET", path: "/v25.0/" + templateID, query: url.Values{"fields": {"name"}}}
-	del := wantReq{method: "DELETE", path: createPath, query: url.Values{"hsm_id": {templateID}, "name": {"order_update"}}}
+	lookup := graphtest.Want{Method: "GET", Path: "/v25.0/" + templateID, Query: url.Values{"fields": {"name"}}}
+	del := graphtest.Want{Method: "DELETE", Path: createPath, Query: url.Values{"hsm_id": {templateID}, "name": {"order_update"}}}
 	t.Run("ok", func(t *testing.T) {
-		f := newFake(t)
-		res := call(t, newDeps(t, f), "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
-		if !res.Successful {
-			t.Fatalf("failed: %s", res.Error)
-		}
-		checkRequests(t, f.requests(), []wantReq{lookup, del})
+		f, res := callOK(t, "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
+		graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{lookup, del})
 		checkSubset(t, dataOf(t, res), `{"success":true,"template_id":"`+templateID+`","name":"order_update"}`)
 	})
-	t.Run("lookup fails: nothing deleted", func(t *testing.T) {
-		f := newFake(t)
-		f.route("GET /v25.0/"+templateID, answer(400, metaError(100, 33)))
-		res := call(t, newDeps(t, f), "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
-		if res.Successful || !strings.Contains(res.Error, "does not exist") {
-			t.Errorf("res = %s", res.JSON())
-		}
-		checkRequests(t, f.requests(), []wantReq{lookup})
-	})
-	t.Run("lookup has no name: nothing deleted", func(t *testing.T) {
-		f := newFake(t)
-		f.route("GET /v25.0/"+templateID, answer(200, `{"id":"`+templateID+`"}`))
-		res := call(t, newDeps(t, f), "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
-		if res.Successful || !strings.Contains(res.Error, "nothing was deleted") {
-			t.Errorf("res = %s", res.JSON())
-		}
-		checkRequests(t, f.requests(), []wantReq{lookup})
-	})
-	t.Run("delete refused by Meta", func(t *testing.T) {
-		f := newFake(t)
-		f.route("DELETE "+createPath, answer(400, metaError(100, 0)))
-		res := call(t, newDeps(t, f), "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
-		if res.Successful || !strings.Contains(res.Error, "FBTRACE100") {
-			t.Errorf("res = %s", res.JSON())
-		}
-		checkRequests(t, f.requests(), []wantReq{lookup, del})
-	})
+	failures := []struct {
+		name, route string
+		answer      http.HandlerFunc
+		errHas      string
+		reqs        []graphtest.Want
+	}{
+		{"lookup fails: nothing deleted", "GET /v25.0/" + templateID, graphtest.Reply(400, metaError(100, 33)), "does not exist", []graphtest.Want{lookup}},
+		{"lookup has no name: nothing deleted", "GET /v25.0/" + templateID, graphtest.Reply(200, `{"id":"`+templateID+`"}`), "nothing was deleted", []graphtest.Want{lookup}},
+		{"delete refused by Meta", "DELETE " + createPath, graphtest.Reply(400, metaError(100, 0)), "FBTRACE100", []graphtest.Want{lookup, del}},
+	}
+	for _, tt := range failures {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			f.Route(tt.route, tt.answer)
+			res := call(t, newDeps(t, f), "WHATSAPP_DELETE_MESSAGE_TEMPLATE", `{"template_id":"`+templateID+`"}`)
+			if res.Successful || !strings.Contains(res.Error, tt.errHas) {
+				t.Errorf("res = %s", res.JSON())
+			}
+			graphtest.CheckRequests(t, f.Requests(), tt.reqs)
+		})
+	}
 }

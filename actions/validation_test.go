@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
@@ -21,7 +22,7 @@ func checkInvalid(t *testing.T, res tools.Result, f *fakeGraph, field, ruleHas s
 	if ruleHas != "" && !strings.Contains(res.Error, ruleHas) {
 		t.Errorf("error lacks %q:\n%s", ruleHas, res.Error)
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("%d requests reached the Graph API, want 0", n)
 	}
 }
@@ -59,7 +60,7 @@ func buttons(n int) string {
 // components renders template components as a JSON array.
 func components(c ...string) string { return "[" + strings.Join(c, ",") + "]" }
 
-// TestInvalidInputs covers the rules of catalog.md: each case fails naming
+// TestInvalidInputs covers the rules of docs/cloud-api.md#the-catalog: each case fails naming
 // the field, and nothing reaches the Graph API.
 func TestInvalidInputs(t *testing.T) {
 	const (
@@ -204,7 +205,7 @@ func TestInvalidInputs(t *testing.T) {
 	d := newDeps(t, f)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.reset()
+			f.Reset()
 			checkInvalid(t, call(t, d, tt.tool, tt.args), f, tt.field, tt.ruleHas)
 		})
 	}
@@ -227,7 +228,7 @@ func TestAllOffencesAtOnce(t *testing.T) {
 			t.Errorf("error lacks `%s`: %s", field, res.Error)
 		}
 	}
-	if len(f.requests()) != 0 {
+	if len(f.Requests()) != 0 {
 		t.Error("requests were made")
 	}
 }
@@ -246,8 +247,8 @@ func TestPhoneNormalisation(t *testing.T) {
 			t.Errorf("%q: %s", in, res.Error)
 			continue
 		}
-		checkRequests(t, f.requests(), []wantReq{{method: "POST", path: sendPath,
-			body: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"` + want + `","type":"text","text":{"body":"Hello there"}}`}})
+		graphtest.CheckRequests(t, f.Requests(), []graphtest.Want{{Method: "POST", Path: sendPath,
+			Body: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"` + want + `","type":"text","text":{"body":"Hello there"}}`}})
 		checkSubset(t, dataOf(t, res), `{"to":"`+want+`"}`)
 	}
 }

@@ -6,29 +6,18 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // Object is a Graph node or list item as Meta returned it. Numbers are kept
 // as json.Number so ids and sizes survive unchanged.
 type Object = map[string]any
 
-// Paging is Graph's paging block.
-type Paging struct {
-	Cursors  *Cursors `json:"cursors,omitempty"`
-	Next     string   `json:"next,omitempty"`
-	Previous string   `json:"previous,omitempty"`
-}
-
-// Cursors are the before/after cursors of a page.
-type Cursors struct {
-	Before string `json:"before,omitempty"`
-	After  string `json:"after,omitempty"`
-}
-
 // List is one page of an edge.
 type List struct {
-	Data   []Object `json:"data"`
-	Paging *Paging  `json:"paging,omitempty"`
+	Data   []Object         `json:"data"`
+	Paging *cloudapi.Paging `json:"paging,omitempty"`
 }
 
 // ListOptions selects a page.

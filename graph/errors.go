@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/failure"
 )
 
-// Error codes we act on (cloudapi.md §5.2).
+// Error codes we act on (docs/cloud-api.md#error-codes).
 const (
 	CodeAppRateLimit     = 4
 	CodeInvalidParameter = 100
@@ -33,7 +35,7 @@ type Error struct {
 	Code    int    `json:"code"`
 	Subcode int    `json:"error_subcode,omitempty"`
 	// ErrorData is an object {messaging_product, details} for messaging
-	// errors but a plain string for some template errors (cloudapi.md §5.1).
+	// errors but a plain string for some template errors (docs/cloud-api.md#error-shape).
 	ErrorData   json.RawMessage `json:"error_data,omitempty"`
 	IsTransient bool            `json:"is_transient,omitempty"`
 	UserTitle   string          `json:"error_user_title,omitempty"`
@@ -42,7 +44,7 @@ type Error struct {
 }
 
 // ErrorKind marks Graph API answers for transports (REST maps it to 502).
-func (e *Error) ErrorKind() string { return "api_error" }
+func (e *Error) ErrorKind() failure.Kind { return failure.API }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("graph: %s %s: HTTP %d: code %d", e.Method, e.Path, e.HTTPStatus, e.Code)
@@ -143,7 +145,7 @@ func lookupCode(code, subcode int) (codeInfo, bool) {
 	return info, ok
 }
 
-// codes is cloudapi.md §5.2, written for a model that has to decide its next step.
+// codes is docs/cloud-api.md#error-codes, written for a model that has to decide its next step.
 var codes = map[int]codeInfo{
 	0:      {"the access token is invalid, expired or blocked", "the operator must set a valid WHATSAPP_ACCESS_TOKEN (a System User token does not expire); do not retry"},
 	1:      {"an unknown API error (invalid request or a server problem)", "check the request; retry once later if it looks right"},
@@ -225,7 +227,7 @@ func (e *NetworkError) Error() string {
 func (e *NetworkError) Unwrap() error { return e.Err }
 
 // ErrorKind marks an unreachable API.
-func (e *NetworkError) ErrorKind() string { return "unavailable" }
+func (e *NetworkError) ErrorKind() failure.Kind { return failure.Unavailable }
 
 // Describe explains a network failure to a model.
 func (e *NetworkError) Describe() string {
@@ -247,7 +249,7 @@ func (e *OutcomeUnknownError) Error() string {
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // ErrorKind marks a write that may have been processed.
-func (e *OutcomeUnknownError) ErrorKind() string { return "outcome_unknown" }
+func (e *OutcomeUnknownError) ErrorKind() failure.Kind { return failure.OutcomeUnknown }
 
 // Describe warns the model not to resend blindly.
 func (e *OutcomeUnknownError) Describe() string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 func TestErrorDecoding(t *testing.T) {
@@ -75,8 +76,8 @@ func TestErrorDecoding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, reply(tt.status, tt.body))
-			c := newClient(t, f, graph.WithRetry(graph.RetryPolicy{MaxAttempts: 1}))
+			f := graphtest.New(t, graphtest.Reply(tt.status, tt.body))
+			c := f.NewClient(t, graph.WithRetry(graph.RetryPolicy{MaxAttempts: 1}))
 			_, resp, err := c.GetObject(context.Background(), "123", nil)
 			var ge *graph.Error
 			if !errors.As(err, &ge) {
@@ -100,7 +101,7 @@ func TestErrorDecoding(t *testing.T) {
 					t.Errorf("ErrorData = %s, want none", ge.ErrorData)
 				}
 			} else {
-				jsonEqual(t, "error_data", ge.ErrorData, []byte(tt.errorData))
+				graphtest.JSONEqual(t, "error_data", ge.ErrorData, []byte(tt.errorData))
 			}
 			if ge.Details() != tt.details {
 				t.Errorf("Details() = %q, want %q", ge.Details(), tt.details)
@@ -238,15 +239,15 @@ func TestOutcomeUnknownDescribe(t *testing.T) {
 // them, which url.Error would print with the query) appears in any text.
 func TestNoSecretsInErrors(t *testing.T) {
 	m := hmac.New(sha256.New, []byte(testSecret))
-	m.Write([]byte(testToken))
+	m.Write([]byte(graphtest.Token))
 	proof := hex.EncodeToString(m.Sum(nil))
-	secrets := []string{testToken, testSecret, proof, "appsecret_proof"}
+	secrets := []string{graphtest.Token, testSecret, proof, "appsecret_proof"}
 
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closedURL := "http://" + closed.Addr().String() + prefix + "/"
+	closedURL := "http://" + closed.Addr().String() + graphtest.Prefix + "/"
 	_ = closed.Close()
 
 	send := func(ctx context.Context, c *graph.Client) error {
@@ -264,16 +265,16 @@ func TestNoSecretsInErrors(t *testing.T) {
 		opts    []graph.Option
 		call    func(context.Context, *graph.Client) error
 	}{
-		{name: "Meta error", handler: reply(400, metaError(131047, 0, `"error_data":{"details":"window closed"}`)), call: send},
-		{name: "Meta 5xx HTML", handler: reply(500, `<html>oops</html>`), call: get},
+		{name: "Meta error", handler: graphtest.Reply(400, graphtest.MetaError(131047, 0, `"error_data":{"details":"window closed"}`)), call: send},
+		{name: "Meta 5xx HTML", handler: graphtest.Reply(500, `<html>oops</html>`), call: get},
 		{name: "connection refused (GET)", base: closedURL, call: get},
 		{name: "connection refused (POST)", base: closedURL, call: send},
-		{name: "connection dropped (POST)", handler: dropConnection, call: send},
-		{name: "connection dropped (GET)", handler: dropConnection, call: get},
+		{name: "connection dropped (POST)", handler: graphtest.DropConnection, call: send},
+		{name: "connection dropped (GET)", handler: graphtest.DropConnection, call: get},
 		{name: "timeout (POST)", handler: slow, opts: []graph.Option{graph.WithTimeout(30 * time.Millisecond)}, call: send},
 		{name: "timeout (GET)", handler: slow, opts: []graph.Option{graph.WithTimeout(30 * time.Millisecond)}, call: get},
 		{name: "media download refused", base: closedURL, call: func(ctx context.Context, c *graph.Client) error {
-			_, _, _, err := c.DownloadMedia(ctx, strings.TrimSuffix(closedURL, prefix+"/")+cdnPath+"?mid=1&hash=SIGNED", nil, 10)
+			_, _, _, err := c.DownloadMedia(ctx, strings.TrimSuffix(closedURL, graphtest.Prefix+"/")+graphtest.CDNPath+"?mid=1&hash=SIGNED", nil, 10)
 			return err
 		}},
 	}
@@ -281,14 +282,14 @@ func TestNoSecretsInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.handler
 			if h == nil {
-				h = reply(200, `{}`)
+				h = graphtest.Reply(200, `{}`)
 			}
-			f := newFake(t, h)
+			f := graphtest.New(t, h)
 			opts := append([]graph.Option{graph.WithAppSecretProof(testSecret)}, tt.opts...)
 			if tt.base != "" {
 				opts = append(opts, graph.WithBaseURL(tt.base))
 			}
-			c := newClient(t, f, opts...)
+			c := f.NewClient(t, opts...)
 			err := tt.call(context.Background(), c)
 			if err == nil {
 				t.Fatal("no error")
@@ -317,6 +318,6 @@ func slow(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-r.Context().Done():
 	case <-time.After(2 * time.Second):
-		reply(200, sendOK)(w, r)
+		graphtest.Reply(200, sendOK)(w, r)
 	}
 }

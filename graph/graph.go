@@ -9,9 +9,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,13 +20,15 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 const (
 	// DefaultBaseURL is Meta's Graph API host.
 	DefaultBaseURL = "https://graph.facebook.com/"
 	// DefaultAPIVersion is pinned: an unpinned call uses the app's default
-	// version, which changes under our feet (cloudapi.md §1.1).
+	// version, which changes under our feet (docs/cloud-api.md#versions-and-base-url).
 	DefaultAPIVersion = "v25.0"
 	defaultUserAgent  = "whatsapp-mcp/1.0 (+https://github.com/whatsapp-mcp/whatsapp-mcp)"
 	// maxJSONBody bounds what we read of a JSON answer.
@@ -107,7 +106,7 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithUserAgent sets the User-Agent. Meta's media CDN has answered non-media
-// bodies to some default agents (cloudapi.md §2.4), so we always send one.
+// bodies to some default agents (docs/cloud-api.md#media-ids-and-urls), so we always send one.
 func WithUserAgent(ua string) Option {
 	return func(c *Client) error { c.userAgent = ua; return nil }
 }
@@ -119,9 +118,7 @@ func WithAppSecretProof(appSecret string) Option {
 		if appSecret == "" {
 			return nil
 		}
-		m := hmac.New(sha256.New, []byte(appSecret))
-		m.Write([]byte(c.token))
-		c.proof = hex.EncodeToString(m.Sum(nil))
+		c.proof = cloudapi.AppSecretProof(appSecret, c.token)
 		return nil
 	}
 }
@@ -401,7 +398,7 @@ func (c *Client) backoff(attempt int, err error) time.Duration {
 	d := c.retry.BaseDelay << (attempt - 1)
 	var ge *Error
 	if errors.As(err, &ge) && ge.Code == CodePairRateLimit {
-		// Meta: retry a pair-rate hit after 4^X seconds (cloudapi.md §5.2).
+		// Meta: retry a pair-rate hit after 4^X seconds (docs/cloud-api.md#retry-rule).
 		d = time.Second
 		for i := 1; i < attempt; i++ {
 			d *= 4

@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 const sendOK = `{"messaging_product":"whatsapp","contacts":[{"input":"+16505551234","wa_id":"16505551234"}],"messages":[{"id":"wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"}]}`
@@ -201,22 +200,22 @@ func TestMethods(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, reply(200, tt.resp))
-			c := newClient(t, f)
+			f := graphtest.New(t, graphtest.Reply(200, tt.resp))
+			c := f.NewClient(t)
 			got, err := tt.call(context.Background(), c)
 			if err != nil {
 				t.Fatalf("error: %v", err)
 			}
-			checkRequest(t, f.only(t), tt.method, tt.path, tt.query, tt.body)
-			jsonEqual(t, "result", asJSON(t, got), []byte(tt.want))
+			graphtest.CheckRequest(t, f.Only(t), graphtest.Want{Method: tt.method, Path: tt.path, Query: tt.query, Body: tt.body})
+			graphtest.JSONEqual(t, "result", graphtest.MustJSON(t, got), []byte(tt.want))
 		})
 	}
 }
 
 func TestGetMediaFileSize(t *testing.T) {
 	for _, body := range []string{`{"file_size":303833,"id":"1"}`, `{"file_size":"303833","id":"1"}`} {
-		f := newFake(t, reply(200, body))
-		m, _, err := newClient(t, f).GetMedia(context.Background(), "1", "")
+		f := graphtest.New(t, graphtest.Reply(200, body))
+		m, _, err := f.NewClient(t).GetMedia(context.Background(), "1", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,72 +229,48 @@ func TestGetMediaFileSize(t *testing.T) {
 // removes every language) or by id alone.
 func TestDeleteTemplateRequiresIDAndName(t *testing.T) {
 	for _, tc := range []struct{ id, name string }{{"", "order_update"}, {"1252715608684590", ""}, {"", ""}} {
-		f := newFake(t, reply(200, `{"success":true}`))
-		ok, _, err := newClient(t, f).DeleteTemplate(context.Background(), wabaID, tc.id, tc.name)
+		f := graphtest.New(t, graphtest.Reply(200, `{"success":true}`))
+		ok, _, err := f.NewClient(t).DeleteTemplate(context.Background(), wabaID, tc.id, tc.name)
 		if err == nil || ok {
 			t.Errorf("DeleteTemplate(id=%q, name=%q) = %v, %v; want an error", tc.id, tc.name, ok, err)
 		}
-		if n := f.count(); n != 0 {
+		if n := f.Count(); n != 0 {
 			t.Errorf("DeleteTemplate(id=%q, name=%q) made %d requests, want 0", tc.id, tc.name, n)
 		}
 	}
 }
 
 func TestUploadMediaMultipart(t *testing.T) {
-	f := newFake(t, reply(200, `{"id":"1037543291543636"}`))
+	f := graphtest.New(t, graphtest.Reply(200, `{"id":"1037543291543636"}`))
 	content := []byte("\x89PNG\r\n\x1a\n fake png bytes")
-	id, _, err := newClient(t, f).UploadMedia(context.Background(), pnID, "photo.png", "image/png", content)
+	id, _, err := f.NewClient(t).UploadMedia(context.Background(), pnID, "photo.png", "image/png", content)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id != "1037543291543636" {
 		t.Errorf("id = %q", id)
 	}
-	got := f.only(t)
+	got := f.Only(t)
 	if got.Method != "POST" || got.Path != "/v25.0/"+pnID+"/media" || len(got.Query) != 0 {
 		t.Errorf("request = %s %s ?%v", got.Method, got.Path, got.Query)
 	}
-	if a := got.Header.Get("Authorization"); a != "Bearer "+testToken {
+	if a := got.Header.Get("Authorization"); a != "Bearer "+graphtest.Token {
 		t.Errorf("Authorization = %q", a)
 	}
-	mt, params, err := mime.ParseMediaType(got.ContentType)
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		t.Fatalf("Content-Type = %q", got.ContentType)
-	}
-	r := multipart.NewReader(bytes.NewReader(got.Body), params["boundary"])
-	fields := map[string]string{}
-	var fileSeen bool
-	for {
-		p, err := r.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("multipart: %v", err)
-		}
-		b, _ := io.ReadAll(p)
-		switch p.FormName() {
-		case "file":
-			fileSeen = true
-			if p.FileName() != "photo.png" {
-				t.Errorf("file part filename = %q", p.FileName())
-			}
-			if ct := p.Header.Get("Content-Type"); ct != "image/png" {
-				t.Errorf("file part Content-Type = %q, want image/png", ct)
-			}
-			if !bytes.Equal(b, content) {
-				t.Errorf("file bytes = %q", b)
-			}
-		default:
-			if p.FileName() != "" {
-				t.Errorf("field %s has a filename", p.FormName())
-			}
-			fields[p.FormName()] = string(b)
-		}
-	}
-	if !fileSeen {
+	u := graphtest.ParseUpload(t, got)
+	if !u.HasFile {
 		t.Error("no file part")
 	}
+	if u.FileName != "photo.png" {
+		t.Errorf("file part filename = %q", u.FileName)
+	}
+	if u.FileType != "image/png" {
+		t.Errorf("file part Content-Type = %q, want image/png", u.FileType)
+	}
+	if !bytes.Equal(u.File, content) {
+		t.Errorf("file bytes = %q", u.File)
+	}
+	fields := u.Fields
 	want := map[string]string{"messaging_product": "whatsapp", "type": "image/png"}
 	if len(fields) != len(want) || fields["messaging_product"] != want["messaging_product"] || fields["type"] != want["type"] {
 		t.Errorf("form fields = %v, want %v", fields, want)
@@ -317,7 +292,7 @@ func TestDownloadMedia(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+			f := graphtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "image/jpeg")
 				if tt.chunked {
 					_, _ = w.Write(payload[:10])
@@ -327,8 +302,8 @@ func TestDownloadMedia(t *testing.T) {
 				}
 				_, _ = w.Write(payload)
 			})
-			c := newClient(t, f)
-			mediaURL := f.srv.URL + cdnPath + "?mid=42&ext=1&hash=ARx"
+			c := f.NewClient(t)
+			mediaURL := f.URL + graphtest.CDNPath + "?mid=42&ext=1&hash=ARx"
 			var buf bytes.Buffer
 			n, ct, _, err := c.DownloadMedia(context.Background(), mediaURL, &buf, tt.limit)
 			if tt.wantErr != nil {
@@ -343,11 +318,11 @@ func TestDownloadMedia(t *testing.T) {
 					t.Errorf("got n=%d ct=%q bytes=%q", n, ct, buf.Bytes())
 				}
 			}
-			got := f.only(t)
-			if got.Method != "GET" || got.Path != cdnPath || got.Query.Get("mid") != "42" || got.Query.Get("hash") != "ARx" {
+			got := f.Only(t)
+			if got.Method != "GET" || got.Path != graphtest.CDNPath || got.Query.Get("mid") != "42" || got.Query.Get("hash") != "ARx" {
 				t.Errorf("request = %s %s ?%v", got.Method, got.Path, got.Query)
 			}
-			if a := got.Header.Get("Authorization"); a != "Bearer "+testToken {
+			if a := got.Header.Get("Authorization"); a != "Bearer "+graphtest.Token {
 				t.Errorf("media download must carry the bearer token; Authorization = %q", a)
 			}
 			if ua := got.Header.Get("User-Agent"); ua == "" || strings.HasPrefix(ua, "Go-http-client") {
@@ -359,29 +334,29 @@ func TestDownloadMedia(t *testing.T) {
 
 func TestDownloadMediaErrors(t *testing.T) {
 	t.Run("404 is a graph error", func(t *testing.T) {
-		f := newFake(t, reply(404, `{"error":{"message":"not found","code":100,"fbtrace_id":"T"}}`))
-		_, _, _, err := newClient(t, f).DownloadMedia(context.Background(), f.srv.URL+cdnPath+"?mid=1", io.Discard, 10)
+		f := graphtest.New(t, graphtest.Reply(404, `{"error":{"message":"not found","code":100,"fbtrace_id":"T"}}`))
+		_, _, _, err := f.NewClient(t).DownloadMedia(context.Background(), f.URL+graphtest.CDNPath+"?mid=1", io.Discard, 10)
 		var ge *graph.Error
 		if !errors.As(err, &ge) || ge.HTTPStatus != 404 {
 			t.Fatalf("err = %v, want *graph.Error 404", err)
 		}
 	})
 	t.Run("not an http(s) URL is refused before any request", func(t *testing.T) {
-		f := newFake(t, reply(200, ``))
+		f := graphtest.New(t, graphtest.Reply(200, ``))
 		for _, u := range []string{"ftp://host/x", "/relative/path", "", "https://"} {
-			if _, _, _, err := newClient(t, f).DownloadMedia(context.Background(), u, io.Discard, 10); err == nil {
+			if _, _, _, err := f.NewClient(t).DownloadMedia(context.Background(), u, io.Discard, 10); err == nil {
 				t.Errorf("DownloadMedia(%q) succeeded", u)
 			}
 		}
-		if f.count() != 0 {
-			t.Errorf("%d requests made", f.count())
+		if f.Count() != 0 {
+			t.Errorf("%d requests made", f.Count())
 		}
 	})
 }
 
 func TestAppSecretProof(t *testing.T) {
-	f := newFake(t, reply(200, `{"id":"1"}`))
-	c := newClient(t, f, graph.WithAppSecretProof(testSecret))
+	f := graphtest.New(t, graphtest.Reply(200, `{"id":"1"}`))
+	c := f.NewClient(t, graph.WithAppSecretProof(testSecret))
 	if _, _, err := c.GetObject(context.Background(), "1", []string{"id"}); err != nil {
 		t.Fatal(err)
 	}
@@ -389,9 +364,9 @@ func TestAppSecretProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := hmac.New(sha256.New, []byte(testSecret))
-	m.Write([]byte(testToken))
+	m.Write([]byte(graphtest.Token))
 	want := hex.EncodeToString(m.Sum(nil))
-	for _, r := range f.requests() {
+	for _, r := range f.Requests() {
 		if got := r.Query.Get("appsecret_proof"); got != want {
 			t.Errorf("%s %s: appsecret_proof = %q, want %q", r.Method, r.Path, got, want)
 		}
@@ -408,12 +383,12 @@ func TestAppSecretProof(t *testing.T) {
 	}
 
 	t.Run("not configured: no proof", func(t *testing.T) {
-		f := newFake(t, reply(200, `{"id":"1"}`))
-		c := newClient(t, f, graph.WithAppSecretProof(""))
+		f := graphtest.New(t, graphtest.Reply(200, `{"id":"1"}`))
+		c := f.NewClient(t, graph.WithAppSecretProof(""))
 		if _, _, err := c.GetObject(context.Background(), "1", nil); err != nil {
 			t.Fatal(err)
 		}
-		if q := f.only(t).Query; q.Has("appsecret_proof") {
+		if q := f.Only(t).Query; q.Has("appsecret_proof") {
 			t.Errorf("query = %v", q)
 		}
 	})
@@ -421,31 +396,31 @@ func TestAppSecretProof(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	t.Run("base URL without trailing slash keeps its path", func(t *testing.T) {
-		f := newFake(t, reply(200, `{}`))
-		c := newClient(t, f, graph.WithBaseURL(f.srv.URL+prefix))
+		f := graphtest.New(t, graphtest.Reply(200, `{}`))
+		c := f.NewClient(t, graph.WithBaseURL(f.URL+graphtest.Prefix))
 		if _, _, err := c.GetObject(context.Background(), "7", nil); err != nil {
 			t.Fatal(err)
 		}
-		if p := f.only(t).Path; p != "/v25.0/7" {
+		if p := f.Only(t).Path; p != "/v25.0/7" {
 			t.Errorf("path = %s", p)
 		}
 	})
 	t.Run("API version and user agent", func(t *testing.T) {
-		f := newFake(t, reply(200, `{}`))
-		c := newClient(t, f, graph.WithAPIVersion("v26.0"), graph.WithUserAgent("test-agent/9"))
+		f := graphtest.New(t, graphtest.Reply(200, `{}`))
+		c := f.NewClient(t, graph.WithAPIVersion("v26.0"), graph.WithUserAgent("test-agent/9"))
 		if c.APIVersion() != "v26.0" {
 			t.Errorf("APIVersion = %s", c.APIVersion())
 		}
 		if _, _, err := c.GetObject(context.Background(), "7", nil); err != nil {
 			t.Fatal(err)
 		}
-		r := f.only(t)
+		r := f.Only(t)
 		if r.Path != "/v26.0/7" || r.Header.Get("User-Agent") != "test-agent/9" {
 			t.Errorf("path %s, UA %q", r.Path, r.Header.Get("User-Agent"))
 		}
 	})
 	t.Run("defaults", func(t *testing.T) {
-		c, err := graph.NewClient(testToken)
+		c, err := graph.NewClient(graphtest.Token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,7 +438,7 @@ func TestOptions(t *testing.T) {
 		"base URL no scheme": graph.WithBaseURL("//host/x"),
 	}
 	for name, opt := range bad {
-		if _, err := graph.NewClient(testToken, opt); err == nil {
+		if _, err := graph.NewClient(graphtest.Token, opt); err == nil {
 			t.Errorf("%s: NewClient succeeded", name)
 		}
 	}

@@ -133,7 +133,7 @@ func (e *apiError) withData(details string) *apiError {
 }
 
 // errTemplate is a template-management error: code 100 "Invalid parameter" with a 2388xxx
-// subcode, user title/message, and error_data as a plain string (Meta does this; cloudapi.md §5.1).
+// subcode, user title/message, and error_data as a plain string (Meta does this; docs/cloud-api.md#error-shape).
 func errTemplate(subcode int, title, msg string) *apiError {
 	return &apiError{
 		status:    http.StatusBadRequest,

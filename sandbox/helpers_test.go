@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -371,6 +372,24 @@ func keys(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// wantFields GETs path and asserts HTTP 200 with exactly the top-level keys
+// want, in any order; with code != 0 it asserts that Graph error (HTTP 400)
+// instead.
+func (e *env) wantFields(t *testing.T, path string, want []string, code int) {
+	t.Helper()
+	r := e.get(t, path)
+	if code != 0 {
+		wantError(t, r, 400, code, 0)
+		return
+	}
+	got := keys(r.body)
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if r.status != 200 || !slices.Equal(got, want) {
+		t.Errorf("HTTP %d, fields %v, want %v: %s", r.status, got, want, r.raw)
+	}
 }
 
 func wantError(t *testing.T, r resp, status, code, subcode int) {

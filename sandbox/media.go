@@ -17,7 +17,7 @@ import (
 
 const mb = 1 << 20
 
-// mediaLimits is cloudapi.md §3.2: allowed MIME types and their maximum size. Meta does not
+// mediaLimits is docs/cloud-api.md#media-types-and-sizes: allowed MIME types and their maximum size. Meta does not
 // say whether "MB" is decimal or binary; the sandbox uses binary (the lenient reading).
 var mediaLimits = map[string]int64{
 	"image/jpeg":         5 * mb,
@@ -44,7 +44,7 @@ var mediaLimits = map[string]int64{
 const maxUpload = 100 * mb
 
 // magicOK checks the leading bytes of formats with unambiguous signatures: a mismatched
-// MIME type is the most common cause of 131053 (cloudapi.md §2.19).
+// MIME type is the most common cause of 131053 (docs/cloud-api.md#whatsapp_upload_media).
 func magicOK(mimeType string, b []byte) bool {
 	switch mimeType {
 	case "image/jpeg":
@@ -195,7 +195,7 @@ func (s *Sandbox) getMedia(c *call, id string) (any, *apiError) {
 		{"mime_type", m.mime},
 		{"sha256", m.sha256},
 		// Meta's reference types file_size as a string, its examples and clients show a
-		// number (cloudapi.md §2.4); the sandbox answers a number unless FileSizeAsString.
+		// number (docs/cloud-api.md#whatsapp_get_media); the sandbox answers a number unless FileSizeAsString.
 		{"file_size", size},
 		{"id", id},
 	}, nil

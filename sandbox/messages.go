@@ -17,7 +17,7 @@ import (
 // Which code Meta uses for each value rule is mostly undocumented. The sandbox follows one
 // consistent reading: Graph's generic parameter layer answers code 100 for a missing
 // required parameter ("(#100) The parameter template['language']['code'] is required." is
-// quoted in cloudapi.md §2.18) or a value outside an enum; every other value rule (length,
+// quoted in docs/cloud-api.md#whatsapp_send_template_message) or a value outside an enum; every other value rule (length,
 // count, range, format) is 131009 "Parameter value is not valid" with details naming the
 // field and the rule. A missing "to" is 131008 "Required parameter is missing".
 
@@ -123,7 +123,7 @@ func (s *Sandbox) planStatuses(major int, phone *phoneNumber, info *sendInfo, wa
 		}
 	}
 	var conv *whConversation
-	if major < 24 { // v24+ omits the conversation object (cloudapi.md §1.2)
+	if major < 24 { // v24+ omits the conversation object (docs/cloud-api.md#versions-and-base-url)
 		var id [16]byte
 		_, _ = rand.Read(id[:])
 		conv = &whConversation{ID: hex.EncodeToString(id[:]),
@@ -232,7 +232,7 @@ func reqString(m map[string]any, path, key string) (string, *apiError) {
 
 // recipient normalises "to" into wa_id digits. Meta requires digits (separators + - ( ) and
 // spaces are tolerated); with a leading "+" the number is E.164; without it Meta prepends
-// the sender's country code (cloudapi.md §1.4) — "1" for both sandbox numbers — so
+// the sender's country code (docs/cloud-api.md#recipient-phone-numbers) — "1" for both sandbox numbers — so
 // "16505551234" sent without "+" goes to 116505551234, exposing clients that forget the "+".
 func recipient(phone *phoneNumber, to string) (string, *apiError) {
 	t := strings.TrimSpace(to)
@@ -383,7 +383,7 @@ func (s *Sandbox) checkMediaRef(o map[string]any, path string, now time.Time) *a
 		return nil
 	}
 	if m := s.st.media[id]; m == nil || now.Sub(m.created) >= mediaIDTTL {
-		// cloudapi.md lists bad media as 131053 ("media we sent"); Meta's exact answer for an
+		// docs/cloud-api.md#error-codes lists bad media as 131053 ("media we sent"); Meta's exact answer for an
 		// unknown id is undocumented, and a synchronous 131053 is the most useful reading.
 		return errMsg(http.StatusBadRequest, 131053, "Media upload error",
 			fmt.Sprintf("Media ID %s does not exist or has expired. Upload the file with POST /{phone_number_id}/media and use the returned id.", id))
@@ -542,7 +542,7 @@ func (s *Sandbox) checkInteractive(b map[string]any, now time.Time) *apiError {
 	}
 	bodyMax := 1024
 	if it == "list" {
-		bodyMax = 4096 // Meta's Nov-2025 list page (cloudapi.md §2.12)
+		bodyMax = 4096 // Meta's Nov-2025 list page (docs/cloud-api.md#whatsapp_send_interactive_list)
 	}
 	body, e := reqObject(o, ip, "body")
 	if e != nil {
@@ -743,7 +743,7 @@ func checkListAction(action map[string]any) *apiError {
 			case runeLen(desc) > 72:
 				return tooLong(pathKey(rp, "description"), 72)
 			case rowIDs[id]:
-				// Uniqueness across the list is UNCONFIRMED (cloudapi.md §2.12); duplicates would
+				// Uniqueness across the list is UNCONFIRMED (docs/cloud-api.md#whatsapp_send_interactive_list); duplicates would
 				// make replies ambiguous, so the sandbox rejects them.
 				return invalid("Row ids must be unique across the list: duplicate " + strconv.Quote(id) + ".")
 			}

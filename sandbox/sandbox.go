@@ -3,16 +3,15 @@
 // response and error bodies, and it posts signed status and inbound-message webhooks the way
 // Meta does, so the server can be tried without a Meta account and tested end to end.
 //
-// The reference for every behaviour is /work/shared/cloudapi.md; where Meta's behaviour is
-// not documented the code says which reading it picked.
+// The reference for every behaviour is docs/cloud-api.md (Meta's rules as this project reads them, with
+// links to Meta's pages); where Meta's behaviour is not documented the code says which
+// reading it picked, and docs/cloud-api.md#choices-where-meta-is-silent-unconfirmed lists those choices.
 package sandbox
 
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // Fixed sandbox credentials and ids. The token is a public test value, not a secret.
@@ -332,9 +333,7 @@ func (s *Sandbox) authenticate(r *http.Request) *apiError {
 		return errAuth()
 	}
 	if proof := r.URL.Query().Get("appsecret_proof"); proof != "" {
-		m := hmac.New(sha256.New, []byte(s.appSecret))
-		m.Write([]byte(tok))
-		if !hmac.Equal([]byte(proof), []byte(hex.EncodeToString(m.Sum(nil)))) {
+		if !hmac.Equal([]byte(proof), []byte(cloudapi.AppSecretProof(s.appSecret, tok))) {
 			return &apiError{status: http.StatusBadRequest, typ: "GraphMethodException", code: 100,
 				message: "Invalid appsecret_proof provided in the API argument"}
 		}

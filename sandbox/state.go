@@ -79,7 +79,7 @@ type state struct {
 const (
 	wabaName      = "Sandbox Business"
 	templateNS    = "sbx_5c1e9a7d_2f4b_4c8e_9d3a_sandbox"
-	mediaIDTTL    = 30 * 24 * time.Hour // uploaded media ids live 30 days (cloudapi.md §2.4)
+	mediaIDTTL    = 30 * 24 * time.Hour // uploaded media ids live 30 days (docs/cloud-api.md#media-ids-and-urls)
 	mediaURLTTL   = 5 * time.Minute     // download URLs live 5 minutes
 	windowTTL     = 24 * time.Hour      // customer-service window
 	nameLockAfter = 30 * 24 * time.Hour // a deleted approved template's name+language is locked this long

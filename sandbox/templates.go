@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 var (
@@ -23,12 +25,8 @@ var templateStatuses = []string{
 	"PENDING", "PENDING_DELETION", "REJECTED",
 }
 
-// templateLanguages is Meta's list of template language codes (cloudapi.md §4).
-var templateLanguages = strings.Fields(`af sq ar ar_EG ar_AE ar_LB ar_MA ar_QA az be_BY bn bn_IN bg ca zh_CN zh_HK
-zh_TW hr cs da prs_AF nl nl_BE en en_GB en_US en_AE en_AU en_CA en_GH en_IE en_IN en_JM en_MY en_NZ en_QA en_SG
-en_UG en_ZA et fil fi fr fr_BE fr_CA fr_CH fr_CI fr_MA ka de de_AT de_CH el gu ha he hi hu id ga it ja kn kk rw_RW
-ko ky_KG lo lv lt mk ms ml mr nb ps_AF fa pl pt_BR pt_PT pa ro ru sr si_LK sk sl es es_AR es_CL es_CO es_CR es_DO
-es_EC es_HN es_MX es_PA es_PE es_ES es_UY sw sv ta te th tr uk ur uz vi zu`)
+// templateLanguages is Meta's list of template language codes (docs/cloud-api.md#template-language-codes).
+var templateLanguages = cloudapi.LanguageCodes
 
 const templateNode = "WhatsAppMessageTemplate"
 
@@ -81,7 +79,7 @@ func (s *Sandbox) createTemplate(c *call, _ string) (any, *apiError) {
 	if lang == "" {
 		return nil, errParam("The parameter language is required")
 	}
-	if !contains(templateLanguages, lang) {
+	if !templateLanguages[lang] {
 		return nil, errTemplate(0, "Invalid language",
 			fmt.Sprintf("%q is not a supported template language code; use a code such as en_US (codes are case-sensitive and use '_').", lang))
 	}
@@ -126,7 +124,7 @@ func (s *Sandbox) createTemplate(c *call, _ string) (any, *apiError) {
 	}
 	if at, ok := s.st.deleted[name+"|"+lang]; ok && now.Sub(at) < nameLockAfter {
 		// A deleted approved template's name+language stays locked for 30 days
-		// (cloudapi.md §2.1); subcode UNCONFIRMED.
+		// (docs/cloud-api.md#template-names); subcode UNCONFIRMED.
 		return nil, errTemplate(2388023, "Message template language is being deleted",
 			fmt.Sprintf("New %s content can't be added while the existing %s content is being deleted. Try again in 4 weeks or create a new message template.", lang, lang))
 	}
@@ -146,7 +144,7 @@ var buttonTypes = []string{
 	"VOICE_CALL", "APP",
 }
 
-// validateComponents applies cloudapi.md §2.1's component rules. Subcodes: 2388040 length,
+// validateComponents applies the component rules of docs/cloud-api.md#template-components. Subcodes: 2388040 length,
 // 2388047 header format, 2388072 body format, 2388073 footer format, 2388299 variable at
 // the start or end of the body. Rules without a documented subcode answer plain code 100.
 func validateComponents(category, format string, comps []any) *apiError {
@@ -262,7 +260,7 @@ func checkHeaderComponent(category, format string, comp map[string]any) *apiErro
 		}
 		return checkVars(text, format, "The header", 2388047)
 	case "IMAGE", "VIDEO", "DOCUMENT", "GIF":
-		// Media headers need a Resumable Upload handle as example (cloudapi.md §2.1).
+		// Media headers need a Resumable Upload handle as example (docs/cloud-api.md#template-components).
 		ex, _ := comp["example"].(map[string]any)
 		if h, _ := ex["header_handle"].([]any); len(h) == 0 {
 			return errTemplate(2388047, "Message template header format is incorrect",
@@ -367,7 +365,7 @@ func (s *Sandbox) getTemplate(c *call, id string) (any, *apiError) {
 }
 
 // listParam reads a list-typed Graph parameter: one value, a comma list, or a JSON array
-// string (cloudapi.md §2.6). Enum values are matched case-insensitively.
+// string (docs/cloud-api.md#whatsapp_get_message_templates). Enum values are matched case-insensitively.
 func listParam(raw, name string, enum []string) ([]string, *apiError) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -478,7 +476,7 @@ func (s *Sandbox) deleteTemplates(c *call, _ string) (any, *apiError) {
 	q := c.r.URL.Query()
 	name, hsm := q.Get("name"), q.Get("hsm_id")
 	if name == "" {
-		// Meta documents hsm_id only together with name (cloudapi.md §2.2); requiring name is
+		// Meta documents hsm_id only together with name (docs/cloud-api.md#whatsapp_delete_message_template); requiring name is
 		// the safe reading and keeps clients from relying on an undocumented form.
 		return nil, errParam("The parameter name is required")
 	}

@@ -2,9 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
-// Webhook payload types, with members in the order Meta sends them (cloudapi.md §7.3).
+// Webhook payload types, with members in the order Meta sends them (docs/cloud-api.md#webhook-payloads).
 
 type whPayload struct {
 	Object string    `json:"object"`
@@ -389,7 +388,7 @@ func (h *webhooker) post(u string, body []byte) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "facebookexternalua")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+sign(h.s.appSecret, body))
+	req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(h.s.appSecret, body))
 	resp, err := h.client.Do(req)
 	if err != nil {
 		return err
@@ -400,13 +399,6 @@ func (h *webhooker) post(u string, body []byte) error {
 		return fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return nil
-}
-
-// sign is Meta's X-Hub-Signature-256 value without the "sha256=" prefix.
-func sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (h *webhooker) verify(ctx context.Context) error {

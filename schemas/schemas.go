@@ -8,11 +8,10 @@ import (
 	"io"
 	"slices"
 
-	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/docgen"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
-	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
 
 // Dialect is the JSON Schema dialect of every schema, stated in the files
@@ -29,13 +28,9 @@ const (
 // relative, so it resolves against wherever the document is served from.
 const OpenAPIServerURL = "/"
 
-// Catalog is the full product catalog as the generator sees it. Descriptions
-// and schemas do not depend on configuration, so it is built with zero Deps
-// (no Graph client, no WABA) and no store: these tools are for reading
-// declarations, not for calling.
-func Catalog() []tools.Tool {
-	return server.Catalog(&actions.Deps{}, triggers.Tools(nil))
-}
+// Catalog is the full product catalog as the generator sees it
+// (catalog.Declarations: for reading, not calling).
+func Catalog() []tools.Tool { return catalog.Declarations() }
 
 // FileName is the schema file of a tool.
 func FileName(tool string) string { return tool + ".json" }
@@ -55,10 +50,10 @@ type indexEntry struct {
 // order, no HTML escaping, trailing newline. The generator writes these
 // bytes and the test compares them with the files on disk, so both share
 // this one code path.
-func Files(catalog []tools.Tool) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(catalog)+2)
-	index := make([]indexEntry, 0, len(catalog))
-	for _, t := range catalog {
+func Files(cat []tools.Tool) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(cat)+2)
+	index := make([]indexEntry, 0, len(cat))
+	for _, t := range cat {
 		if t.Name == "" {
 			return nil, errors.New("schemas: a tool has no name")
 		}
@@ -89,7 +84,11 @@ func Files(catalog []tools.Tool) (map[string][]byte, error) {
 		return nil, fmt.Errorf("schemas: index: %w", err)
 	}
 	out[IndexFile] = b
-	doc, err := server.OpenAPI(catalog, OpenAPIServerURL)
+	srv, err := server.New(cat, server.Options{About: catalog.About})
+	if err != nil {
+		return nil, fmt.Errorf("schemas: %w", err)
+	}
+	doc, err := srv.OpenAPI(OpenAPIServerURL)
 	if err != nil {
 		return nil, fmt.Errorf("schemas: %w", err)
 	}
@@ -241,10 +240,10 @@ func writeString(b *bytes.Buffer, s string) {
 // README returns readme with its generated tool reference (between
 // docgen's markers) rendered from catalog. The generator writes it and the
 // test compares it with README.md.
-func README(readme []byte, catalog []tools.Tool) ([]byte, error) {
-	region, err := docgen.Render(catalog, server.ToolsetDescriptions)
+func README(readme []byte, cat []tools.Tool) ([]byte, error) {
+	region, err := docgen.Render(cat, catalog.About.Toolsets)
 	if err != nil {
 		return nil, err
 	}
-	return docgen.Splice(readme, region)
+	return docgen.Splice(readme, region, docgen.ToolMarkers)
 }

@@ -16,10 +16,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/schemas"
-	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
@@ -252,7 +252,7 @@ func newSandboxEnv(t *testing.T, cfg sandbox.Config) *sandboxEnv {
 		t.Fatal(err)
 	}
 	deps := &actions.Deps{Graph: gc, WABAID: sandbox.WABAID, MediaDir: t.TempDir()}
-	return &sandboxEnv{catalog: server.Catalog(deps, triggers.Tools(st)), sb: sb, store: st}
+	return &sandboxEnv{catalog: catalog.Tools(deps, st), sb: sb, store: st}
 }
 
 // withoutStore is the catalog with the status tools built without a store.

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v go >/dev/null || { echo "Go 1.26+ is required: https://go.dev/dl/" >&2; exit 1; }
+command -v go >/dev/null || { echo "Go 1.26.8 or newer is required (see go.mod): https://go.dev/dl/" >&2; exit 1; }
 
 # npm packages for the independent-client tests (official MCP TypeScript SDK).
 if command -v npm >/dev/null; then

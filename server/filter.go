@@ -13,6 +13,8 @@ import (
 type filter struct {
 	toolsets, tools, exclude []string
 	readOnly                 bool
+	// order is the documented toolset order, for messages.
+	order []string
 }
 
 type selection struct {
@@ -35,9 +37,6 @@ type selection struct {
 func selectTools(catalog []tools.Tool, f filter) (selection, error) {
 	byName := map[string]tools.Tool{}
 	setNames := map[string]string{} // lower -> canonical
-	for _, ts := range tools.Toolsets {
-		setNames[strings.ToLower(ts)] = ts
-	}
 	for _, t := range catalog {
 		byName[strings.ToLower(t.Name)] = t
 		if t.Toolset != "" {
@@ -55,7 +54,7 @@ func selectTools(catalog []tools.Tool, f filter) (selection, error) {
 		}
 		canon, ok := setNames[strings.ToLower(n)]
 		if !ok {
-			errs = append(errs, fmt.Sprintf("unknown toolset %q (valid: all, %s)", n, strings.Join(sortedValues(setNames), ", ")))
+			errs = append(errs, fmt.Sprintf("unknown toolset %q (valid: all, %s)", n, strings.Join(sortedValues(setNames, f.order), ", ")))
 			continue
 		}
 		toolsets[canon] = true
@@ -84,7 +83,7 @@ func selectTools(catalog []tools.Tool, f filter) (selection, error) {
 	}
 	enabledSets := "none"
 	if !allSets && len(toolsets) > 0 {
-		enabledSets = strings.Join(sortedKeys(toolsets), ", ")
+		enabledSets = strings.Join(sortedKeys(toolsets, f.order), ", ")
 	}
 
 	sel := selection{disabled: map[string]string{}}
@@ -128,35 +127,68 @@ func catalogNames(catalog []tools.Tool) []string {
 	return names
 }
 
-func sortedValues(m map[string]string) []string {
+func sortedValues(m map[string]string, order []string) []string {
 	out := make([]string, 0, len(m))
 	for _, v := range m {
 		out = append(out, v)
 	}
-	sortToolsets(out)
+	sortToolsets(out, order)
 	return out
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys(m map[string]bool, order []string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
-	sortToolsets(out)
+	sortToolsets(out, order)
 	return out
 }
 
 // sortToolsets keeps the documented toolset order first, then any others
 // alphabetically.
-func sortToolsets(names []string) {
+func sortToolsets(names, order []string) {
 	rank := func(n string) int {
-		if i := slices.Index(tools.Toolsets, n); i >= 0 {
+		if i := slices.Index(order, n); i >= 0 {
 			return i
 		}
-		return len(tools.Toolsets)
+		return len(order)
 	}
-	sort.Slice(names, func(i, j int) bool {
+	sort.SliceStable(names, func(i, j int) bool {
 		ri, rj := rank(names[i]), rank(names[j])
 		return ri < rj || (ri == rj && names[i] < names[j])
 	})
+}
+
+// toolsetOrder is the names of docs, in order.
+func toolsetOrder(docs []tools.Toolset) []string {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// toolsetsOf lists the toolsets used by catalog, described: the documented
+// ones first, in their order, then any other alphabetically.
+func toolsetsOf(catalog []tools.Tool, docs []tools.Toolset) []tools.Toolset {
+	used := map[string]bool{}
+	var names []string
+	for _, t := range catalog {
+		if !used[t.Toolset] {
+			used[t.Toolset] = true
+			names = append(names, t.Toolset)
+		}
+	}
+	sortToolsets(names, toolsetOrder(docs))
+	out := make([]tools.Toolset, len(names))
+	for i, n := range names {
+		out[i] = tools.Toolset{Name: n}
+		for _, d := range docs {
+			if d.Name == n {
+				out[i] = d
+			}
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
 // Test catalog toolsets: TEST_ECHO account (read-only), TEST_SEND messages,
@@ -34,7 +35,10 @@ func TestFilters(t *testing.T) {
 		{name: "read-only", opts: server.Options{ReadOnly: true}, want: []string{"TEST_ECHO", "TEST_PANIC", "TEST_SLEEP"}},
 		{name: "read-only wins over tools and toolsets", opts: server.Options{ReadOnly: true, Toolsets: []string{"messages", "account"}, Tools: []string{"TEST_DELETE"}}, want: []string{"TEST_ECHO"}},
 		{name: "empty toolset gives nothing", opts: server.Options{ReadOnly: true, Tools: []string{"TEST_SEND"}}, want: []string{}},
-		{name: "unknown toolset", opts: server.Options{Toolsets: []string{"mesages"}}, wantErr: `unknown toolset "mesages" (valid: all, messages, media, templates, account, status)`},
+		{name: "unknown toolset", opts: server.Options{Toolsets: []string{"mesages"}}, wantErr: `unknown toolset "mesages" (valid: all, account, media, messages, status, templates)`},
+		{name: "unknown toolset, documented order first", opts: server.Options{Toolsets: []string{"mesages"},
+			About: tools.About{Toolsets: []tools.Toolset{{Name: "messages"}, {Name: "status"}}}},
+			wantErr: `unknown toolset "mesages" (valid: all, messages, status, account, media, templates)`},
 		{name: "unknown tool", opts: server.Options{Tools: []string{"TEST_ECHOO"}}, wantErr: `unknown tool "TEST_ECHOO" in --tools (valid: TEST_DELETE, TEST_ECHO, TEST_PANIC, TEST_SEND, TEST_SLEEP)`},
 		{name: "unknown excluded tool", opts: server.Options{ExcludeTools: []string{"X"}}, wantErr: `unknown tool "X" in --exclude-tools`},
 		{name: "all errors at once", opts: server.Options{Toolsets: []string{"a"}, Tools: []string{"b"}}, wantErr: `unknown toolset "a"`},

@@ -35,7 +35,8 @@ type noIn struct{}
 func testCatalog() []tools.Tool {
 	return []tools.Tool{
 		tools.New(tools.Def[echoIn, echoOut]{
-			Name: "TEST_ECHO", Title: "Echo", Description: "Echoes text back.", Toolset: tools.ToolsetAccount,
+			Name: "TEST_ECHO", Title: "Echo", Description: "Echoes text back.", Toolset: "account",
+			Hints:       []string{"Echo first, then TEST_SEND."},
 			Annotations: tools.Annotations{ReadOnly: true, Idempotent: true},
 			Example:     `{"text":"hi"}`,
 			Handler: func(_ context.Context, in *echoIn) (echoOut, error) {
@@ -43,7 +44,8 @@ func testCatalog() []tools.Tool {
 			},
 		}),
 		tools.New(tools.Def[echoIn, echoOut]{
-			Name: "TEST_SEND", Title: "Send", Description: "Pretends to send.", Toolset: tools.ToolsetMessages,
+			Name: "TEST_SEND", Title: "Send", Description: "Pretends to send.", Toolset: "messages",
+			Hints:       []string{"Sending is pretend."},
 			Annotations: tools.Annotations{OpenWorld: true},
 			Handler: func(ctx context.Context, in *echoIn) (echoOut, error) {
 				tools.Warn(ctx, "pretend warning")
@@ -51,14 +53,15 @@ func testCatalog() []tools.Tool {
 			},
 		}),
 		tools.New(tools.Def[noIn, any]{
-			Name: "TEST_DELETE", Title: "Delete", Description: "Always fails.", Toolset: tools.ToolsetTemplates,
+			Name: "TEST_DELETE", Title: "Delete", Description: "Always fails.", Toolset: "templates",
+			Hints:       []string{"Sending is pretend."},
 			Annotations: tools.Annotations{Destructive: true, Idempotent: true, OpenWorld: true},
 			Handler: func(context.Context, *noIn) (any, error) {
 				return nil, errors.New("template not found: check template_id")
 			},
 		}),
 		tools.New(tools.Def[sleepIn, any]{
-			Name: "TEST_SLEEP", Title: "Sleep", Description: "Sleeps, honouring the deadline.", Toolset: tools.ToolsetMedia,
+			Name: "TEST_SLEEP", Title: "Sleep", Description: "Sleeps, honouring the deadline.", Toolset: "media",
 			Annotations: tools.Annotations{ReadOnly: true, Idempotent: true},
 			Handler: func(ctx context.Context, in *sleepIn) (any, error) {
 				select {
@@ -70,7 +73,7 @@ func testCatalog() []tools.Tool {
 			},
 		}),
 		tools.New(tools.Def[noIn, any]{
-			Name: "TEST_PANIC", Title: "Panic", Description: "Panics.", Toolset: tools.ToolsetStatus,
+			Name: "TEST_PANIC", Title: "Panic", Description: "Panics.", Toolset: "status",
 			Annotations: tools.Annotations{ReadOnly: true},
 			Handler: func(context.Context, *noIn) (any, error) {
 				panic("boom")

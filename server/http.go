@@ -98,6 +98,9 @@ func limitBody(h http.Handler) http.Handler {
 // token is configured), for handlers mounted outside HTTPHandler.
 func (s *Server) RequireAuth(h http.Handler) http.Handler { return s.auth(h) }
 
+// auth is the one bearer-token check of every HTTP surface (/mcp, REST,
+// routes with Auth); a no-op when no token is configured. The 401 body is
+// envelope-shaped, which MCP clients and platforms both read.
 func (s *Server) auth(h http.Handler) http.Handler {
 	if s.opts.HTTPToken == "" {
 		return h
@@ -105,14 +108,17 @@ func (s *Server) auth(h http.Handler) http.Handler {
 	// Comparing fixed-length digests keeps the comparison constant-time
 	// whatever the length of the presented token.
 	want := sha256.Sum256([]byte(s.opts.HTTPToken))
+	realm := `Bearer realm="` + s.opts.About.Name + `"`
+	msg := "missing or wrong bearer token: send Authorization: Bearer <the token this server was configured with>"
+	if s.opts.TokenSource != "" {
+		msg = "missing or wrong bearer token: send Authorization: Bearer <the " + s.opts.TokenSource + " of this server>"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := bearer(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="whatsapp-mcp"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{
-				"error": "missing or wrong bearer token: send Authorization: Bearer <the WHATSAPP_MCP_TOKEN of this server>",
-			})
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
+			w.Header().Set("WWW-Authenticate", realm)
+			writeFailure(w, http.StatusUnauthorized, msg, nil)
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -6,37 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-
-	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
-)
-
-// ToolsetDescriptions says what each toolset holds, for the OpenAPI tags and
-// the README.
-var ToolsetDescriptions = map[string]string{
-	tools.ToolsetMessages:  "Send messages: text, replies, media, location, contacts, interactive buttons and lists, templates.",
-	tools.ToolsetMedia:     "Upload media and read media metadata, URLs and files.",
-	tools.ToolsetTemplates: "Create, list, inspect and delete message templates.",
-	tools.ToolsetAccount:   "Read the business account: phone numbers and business profiles.",
-	tools.ToolsetStatus:    "Message delivery statuses (sent, delivered, read, failed) received from Meta's webhook.",
-}
-
-// REST status codes of POST /v1/actions/{name}/execute. The body is always
-// the tool's envelope; the status only classifies it, for platforms that
-// branch on HTTP status.
-const (
-	// StatusActionOK: successful is true.
-	StatusActionOK = http.StatusOK
-	// StatusActionInvalid: the input was rejected before anything was sent
-	// to WhatsApp; data.invalid_fields names each field and its rule.
-	StatusActionInvalid = http.StatusUnprocessableEntity
-	// StatusActionGraph: the WhatsApp Cloud API (Graph API) answered with an
-	// error; data carries Meta's code, http_status, message and fbtrace_id.
-	StatusActionGraph = http.StatusBadGateway
-	// StatusActionFailed: any other failure (server configuration such as a
-	// missing WABA id, the Graph API unreachable or too slow, an internal
-	// error); error says what to do.
-	StatusActionFailed = http.StatusInternalServerError
+	"strconv"
+	"strings"
 )
 
 // REST paths, shared by the handler, the OpenAPI document and the tests.
@@ -49,17 +20,20 @@ const (
 // ExecutePath is the REST path that runs a tool.
 func ExecutePath(name string) string { return RESTActionsPath + "/" + name + "/execute" }
 
-// OpenAPI renders the OpenAPI 3.1 document of the REST face for catalog (the
-// enabled tools): one POST /v1/actions/{NAME}/execute operation per tool
+// OpenAPI renders the OpenAPI 3.1 document of the REST face for the
+// enabled tools: one POST /v1/actions/{NAME}/execute operation per tool
 // (operationId = tool name, summary = title, tags = toolset, request body =
-// the input schema, 200 response = the output schema, x-annotations = the
-// MCP annotations), the list, get and openapi.json routes, and the bearer
-// security scheme. serverURL is the servers[0].url; "/" (or "") makes it
-// relative to where the document is served. Output is deterministic.
-func OpenAPI(catalog []tools.Tool, serverURL string) ([]byte, error) {
+// the input schema, 200 response = the output schema, the failure statuses
+// from restOutcomes, x-annotations = the MCP annotations), the list, get and
+// openapi.json routes, and the bearer security scheme. serverURL is the
+// servers[0].url; "/" (or "") makes it relative to where the document is
+// served. Output is deterministic.
+func (s *Server) OpenAPI(serverURL string) ([]byte, error) {
 	if serverURL == "" {
 		serverURL = "/"
 	}
+	catalog := s.enabled
+	api := s.opts.About.API
 	names := make([]string, 0, len(catalog))
 	seen := map[string]bool{}
 	for _, t := range catalog {
@@ -138,34 +112,50 @@ func OpenAPI(catalog []tools.Tool, serverURL string) ([]byte, error) {
 				Content:     map[string]oaMedia{"application/json": {Schema: in, Example: t.Example}},
 			},
 			Responses: map[string]oaResponse{
-				"200": jsonResponse("The action succeeded: the envelope with successful true.", out),
 				"401": errResp("Missing or wrong bearer token."),
 				"404": errResp("No such action, or disabled by this server's configuration."),
-				"413": jsonResponse("The request body is larger than the server accepts; nothing was sent to WhatsApp.", failure),
-				"422": jsonResponse("Invalid input; nothing was sent to WhatsApp. data.invalid_fields lists each field and the rule it breaks.", failure),
-				"500": jsonResponse("The action failed for another reason (server configuration, Graph API unreachable or too slow, internal error); error says what to do.", failure),
-				"502": jsonResponse("The WhatsApp Cloud API answered with an error; data has Meta's code, http_status, message and fbtrace_id, and error explains it.", failure),
+				"413": jsonResponse("The request body is larger than the server accepts; nothing was sent to "+api+".", failure),
 			},
 			Annotations: &oaAnnotations{a.ReadOnly, a.Destructive, a.Idempotent, a.OpenWorld},
+		}
+		for _, o := range restOutcomes {
+			desc := fmt.Sprintf(o.doc, api)
+			if o.status == http.StatusOK {
+				op.Responses["200"] = jsonResponse(desc, out)
+				continue
+			}
+			op.Responses[strconv.Itoa(o.status)] = jsonResponse(desc, failure)
 		}
 		paths[ExecutePath(t.Name)] = oaPathItem{Post: op}
 	}
 
 	tags := []oaTag{{Name: "catalog", Description: "The action catalog and this document."}}
-	for _, ts := range toolsetsOf(catalog) {
-		tags = append(tags, oaTag{Name: ts, Description: ToolsetDescriptions[ts]})
+	for _, ts := range toolsetsOf(catalog, s.opts.About.Toolsets) {
+		tags = append(tags, oaTag{Name: ts.Name, Description: ts.Description})
+	}
+	statuses := make([]string, 0, len(restOutcomes))
+	for _, o := range restOutcomes {
+		kinds := make([]string, len(o.kinds))
+		for i, k := range o.kinds {
+			kinds[i] = string(k)
+		}
+		what := "successful true"
+		if len(kinds) > 0 {
+			what = "a failure of kind " + strings.Join(kinds, ", ")
+		}
+		statuses = append(statuses, fmt.Sprintf("%d for %s", o.status, what))
 	}
 
 	doc := oaDocument{
 		OpenAPI:           "3.1.0",
 		JSONSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
 		Info: oaInfo{
-			Title:   "whatsapp-mcp REST actions",
+			Title:   s.opts.About.Name + " REST actions",
 			Version: "1",
-			Description: "The WhatsApp Business Cloud API actions of whatsapp-mcp over plain HTTP, for automation platforms. " +
+			Description: "The actions of " + s.opts.About.Name + " over plain HTTP, for automation platforms: each reaches " + api + ". " +
 				"Each action is the MCP tool of the same name: same input, same validation, same {successful, data, error} envelope. " +
-				"POST /v1/actions/{name}/execute answers the envelope with HTTP 200 when successful is true, 422 for invalid input (nothing sent), " +
-				"502 for an error answered by the WhatsApp Cloud API and 500 for any other failure.",
+				"POST /v1/actions/{name}/execute answers the envelope with HTTP " + strings.Join(statuses, "; ") +
+				" (invalid_input: nothing was sent; api_error: the upstream API answered an error; outcome_unknown: its answer was lost; unavailable: it could not be reached; failed: anything else).",
 		},
 		Servers:  []oaServer{{URL: serverURL}},
 		Security: []map[string][]string{{"bearerAuth": {}}},
@@ -174,7 +164,7 @@ func OpenAPI(catalog []tools.Tool, serverURL string) ([]byte, error) {
 		Components: oaComponents{
 			SecuritySchemes: map[string]oaSecurityScheme{"bearerAuth": {
 				Type: "http", Scheme: "bearer",
-				Description: "The server's token (WHATSAPP_MCP_TOKEN), when it is configured with one.",
+				Description: "The server's bearer token, when it is configured with one.",
 			}},
 			Schemas: map[string]json.RawMessage{
 				"Action":  actionSchema,
@@ -190,26 +180,6 @@ func OpenAPI(catalog []tools.Tool, serverURL string) ([]byte, error) {
 	return b, nil
 }
 
-// toolsetsOf lists the toolsets used by catalog: the documented ones first,
-// in their order, then any other.
-func toolsetsOf(catalog []tools.Tool) []string {
-	var out []string
-	for _, ts := range tools.Toolsets {
-		for _, t := range catalog {
-			if t.Toolset == ts {
-				out = append(out, ts)
-				break
-			}
-		}
-	}
-	for _, t := range catalog {
-		if !slices.Contains(out, t.Toolset) {
-			out = append(out, t.Toolset)
-		}
-	}
-	return out
-}
-
 var (
 	annotationsSchema = map[string]any{
 		"type":     "object",
@@ -218,22 +188,22 @@ var (
 			"readOnlyHint":    map[string]any{"type": "boolean", "description": "the action changes nothing"},
 			"destructiveHint": map[string]any{"type": "boolean", "description": "the action may delete or overwrite"},
 			"idempotentHint":  map[string]any{"type": "boolean", "description": "repeating the call has no further effect"},
-			"openWorldHint":   map[string]any{"type": "boolean", "description": "the action reaches outside this server (WhatsApp)"},
+			"openWorldHint":   map[string]any{"type": "boolean", "description": "the action reaches outside this server"},
 		},
 	}
 	actionSchema = mustJSON(map[string]any{
 		"type":     "object",
-		"required": []string{"name", "title", "description", "toolset", "annotations", "input_schema", "output_schema", "execute_path"},
+		"required": []string{"name", "title", "description", "toolset", "annotations", "inputSchema", "outputSchema", "execute_path"},
 		"properties": map[string]any{
-			"name":          map[string]any{"type": "string"},
-			"title":         map[string]any{"type": "string"},
-			"description":   map[string]any{"type": "string"},
-			"toolset":       map[string]any{"type": "string"},
-			"annotations":   annotationsSchema,
-			"input_schema":  map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the request body of execute"},
-			"output_schema": map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the successful response of execute"},
-			"example":       map[string]any{"type": "object", "description": "a valid input"},
-			"execute_path":  map[string]any{"type": "string", "description": "where to POST the input"},
+			"name":         map[string]any{"type": "string"},
+			"title":        map[string]any{"type": "string"},
+			"description":  map[string]any{"type": "string"},
+			"toolset":      map[string]any{"type": "string"},
+			"annotations":  annotationsSchema,
+			"inputSchema":  map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the request body of execute"},
+			"outputSchema": map[string]any{"type": "object", "description": "JSON Schema 2020-12 of the successful response of execute"},
+			"example":      map[string]any{"type": "object", "description": "a valid input"},
+			"execute_path": map[string]any{"type": "string", "description": "where to POST the input"},
 		},
 	})
 	failureSchema = mustJSON(map[string]any{
@@ -243,7 +213,7 @@ var (
 		"properties": map[string]any{
 			"successful": map[string]any{"const": false},
 			"data": map[string]any{"type": []string{"object", "array"},
-				"description": "{} or details: invalid_fields for invalid input; code, http_status, message, fbtrace_id for Graph API errors"},
+				"description": "{} or details: invalid_fields for invalid input; the upstream error's details for API errors"},
 			"error":    map[string]any{"type": "string", "description": "what went wrong and what to do"},
 			"warnings": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
 		},

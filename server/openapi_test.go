@@ -201,30 +201,71 @@ func checkOpenAPI(t *testing.T, doc []byte, catalog []tools.Tool) {
 	})
 }
 
-func TestOpenAPI(t *testing.T) {
-	catalog := restEnvironment(t, restEnvOptions{}).catalog
-	doc, err := server.OpenAPI(catalog, "https://wa.example.com")
+func openAPI(t *testing.T, cat []tools.Tool, serverURL string) []byte {
+	t.Helper()
+	s, err := server.New(cat, server.Options{About: tools.About{Name: "test-server", API: "the test API"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc, err := s.OpenAPI(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestOpenAPI(t *testing.T) {
+	catalog := restEnvironment(t, restEnvOptions{}).catalog
+	doc := openAPI(t, catalog, "https://wa.example.com")
 	checkOpenAPI(t, doc, catalog)
 	if !bytes.Contains(doc, []byte(`"servers":[{"url":"https://wa.example.com"}]`)) {
 		t.Errorf("server URL not used")
 	}
-	again, err := server.OpenAPI(catalog, "https://wa.example.com")
-	if err != nil || !bytes.Equal(doc, again) {
+	if again := openAPI(t, catalog, "https://wa.example.com"); !bytes.Equal(doc, again) {
 		t.Errorf("OpenAPI is not deterministic")
 	}
 
 	// The test catalog too: its tools have no examples, and one has an empty input.
 	small := testCatalog()
-	doc, err = server.OpenAPI(small, "")
-	if err != nil {
+	doc = openAPI(t, small, "")
+	checkOpenAPI(t, doc, small)
+	if !bytes.Contains(doc, []byte("test-server REST actions")) || !bytes.Contains(doc, []byte("nothing was sent to the test API")) {
+		t.Errorf("the document does not use Options.About")
+	}
+}
+
+// TestOpenAPIStatusesAreTheCode: for every failure kind, the status the
+// REST face answers is documented on every execute operation, and the
+// document's overview names the same status for that kind. A change of
+// the mapping (e.g. an unreachable API answered 500) changes both.
+func TestOpenAPIStatusesAreTheCode(t *testing.T) {
+	cat := testCatalog()
+	var d map[string]any
+	if err := json.Unmarshal(openAPI(t, cat, ""), &d); err != nil {
 		t.Fatal(err)
 	}
-	checkOpenAPI(t, doc, small)
+	overview, _ := pick(d, "info", "description").(string)
+	kinds := []tools.ErrorKind{tools.KindInvalidInput, tools.KindAPI, tools.KindOutcomeUnknown, tools.KindUnavailable, tools.KindFailed}
+	for _, k := range kinds {
+		status := server.RESTStatus(tools.Result{Kind: k, Data: map[string]any{}, Error: "x"})
+		for _, tl := range cat {
+			if pick(d, "paths", server.ExecutePath(tl.Name), "post", "responses", fmt.Sprint(status)) == nil {
+				t.Errorf("%s: kind %s answers %d, which the document does not list", tl.Name, k, status)
+			}
+		}
+		m := regexp.MustCompile(`(\d{3}) for a failure of kind [a-z_, ]*\b` + string(k) + `\b`).FindStringSubmatch(overview)
+		if m == nil || m[1] != fmt.Sprint(status) {
+			t.Errorf("overview says %v for kind %s, the code answers %d: %s", m, k, status, overview)
+		}
+	}
+	if server.RESTStatus(tools.Result{Successful: true}) != 200 || !strings.Contains(overview, "200 for successful true") {
+		t.Errorf("success: %s", overview)
+	}
+}
 
-	if _, err := server.OpenAPI(append(small, small[0]), ""); err == nil || !strings.Contains(err.Error(), "twice") {
+func TestNewRejectsDuplicateForOpenAPI(t *testing.T) {
+	small := testCatalog()
+	if _, err := server.New(append(small, small[0]), server.Options{}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate tool: err = %v", err)
 	}
 }

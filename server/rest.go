@@ -1,19 +1,14 @@
 package server
 
 import (
-	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -22,75 +17,48 @@ import (
 // base64 (a 100 MB document is about 134 MB of JSON), so it is large.
 const DefaultRESTMaxBody int64 = 150 << 20
 
-// RESTOptions configure the REST face. The zero value serves without auth,
-// with DefaultRESTMaxBody and DefaultCallTimeout.
+// RESTOptions configure the REST face. The zero value serves with
+// DefaultRESTMaxBody and a relative server URL; auth, deadlines, recovery
+// and logging are the Server's.
 type RESTOptions struct {
-	// BearerToken, when set, makes every /v1/ route require
-	// "Authorization: Bearer <BearerToken>" (compared in constant time).
-	BearerToken string
 	// MaxBodyBytes bounds a request body (default DefaultRESTMaxBody);
 	// larger bodies are refused with 413 before any tool runs.
 	MaxBodyBytes int64
-	// Disabled names the tools of the full catalog that the server's
-	// filters disabled, with the reason: they answer 404 "disabled by this
-	// server's configuration" instead of "no such action".
-	Disabled map[string]string
-	// Call runs a tool. Default: tool.Call with CallTimeout, a panic turned
-	// into a failed envelope. Server.REST sets it to the MCP call path
-	// (same deadline, recovery and logging as tools/call).
-	Call func(ctx context.Context, t tools.Tool, args json.RawMessage) tools.Result
-	// CallTimeout bounds a call when Call is not set (default DefaultCallTimeout).
-	CallTimeout time.Duration
 	// ServerURL is servers[0].url of the served OpenAPI document (default
 	// "/", relative to where it is served). Set it when a proxy mounts the
 	// REST face under another prefix or host.
 	ServerURL string
-	// Logger receives operational logs. Default: discard.
-	Logger *slog.Logger
 }
 
-// RESTHandler serves the REST face of catalog (the tools the server
-// enabled, already filtered) for automation platforms, under /v1/:
+// REST serves the REST face of the server's enabled tools for automation
+// platforms, under /v1/:
 //
 //	GET  /v1/actions                 {"actions": [Action…]} in catalog order
 //	GET  /v1/actions/{name}          one Action
 //	POST /v1/actions/{name}/execute  body = the tool input; answer = the tool's envelope
 //	GET  /v1/openapi.json            the OpenAPI 3.1 document of the above
 //
-// Execute runs tool.Call, so validation and the envelope are exactly those
-// of the MCP tool. The HTTP status classifies the envelope:
-// StatusActionOK (200), StatusActionInvalid (422, nothing sent),
-// StatusActionGraph (502, the Graph API answered an error),
-// StatusActionFailed (500, anything else); 413 when the body is over
-// MaxBodyBytes. Unknown and disabled actions are 404, a missing or wrong
-// token 401, a wrong method 405; those bodies are envelope-shaped too:
-// {"successful": false, "data": {…}, "error": "…"}.
-//
-// Mount it on the HTTP listener with Route{Pattern: RESTPrefix, Handler: …}
-// (or use Server.RESTRoute).
-func RESTHandler(catalog []tools.Tool, opts RESTOptions) http.Handler {
+// An Action is the tool's tools.Descriptor (the keys of MCP's tools/list)
+// plus its execute_path. Execute runs the tool through the same call path
+// as tools/call (deadline, recovery, logging), so validation and the
+// envelope are exactly those of the MCP tool; the HTTP status classifies
+// the envelope (restOutcomes). Unknown and disabled actions are 404, a
+// missing or wrong token 401 (when Options.HTTPToken is set), a wrong
+// method 405, a body over MaxBodyBytes 413; those bodies are
+// envelope-shaped too: {"successful": false, "data": {…}, "error": "…"}.
+func (s *Server) REST(opts RESTOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultRESTMaxBody
 	}
-	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = DefaultCallTimeout
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	h := &restHandler{opts: opts, byName: map[string]tools.Tool{}}
-	if h.opts.Call == nil {
-		h.opts.Call = h.defaultCall
-	}
-	for _, t := range catalog {
-		h.byName[t.Name] = t
+	h := &restHandler{srv: s, opts: opts}
+	for _, t := range s.enabled {
 		h.names = append(h.names, t.Name)
 		h.actions = append(h.actions, newRESTAction(t))
 	}
 	sort.Strings(h.names)
-	h.openapi, h.openapiErr = OpenAPI(catalog, opts.ServerURL)
+	h.openapi, h.openapiErr = s.OpenAPI(opts.ServerURL)
 	if h.openapiErr != nil {
-		opts.Logger.Error("REST: cannot build the OpenAPI document", "error", h.openapiErr)
+		s.log.Error("REST: cannot build the OpenAPI document", "error", h.openapiErr)
 	}
 
 	mux := http.NewServeMux()
@@ -102,73 +70,29 @@ func RESTHandler(catalog []tools.Tool, opts RESTOptions) http.Handler {
 		writeFailure(w, http.StatusNotFound, fmt.Sprintf("no REST route %s %s: use GET %s, GET %s/{name}, POST %s/{name}/execute or GET %s",
 			r.Method, r.URL.Path, RESTActionsPath, RESTActionsPath, RESTActionsPath, RESTOpenAPIPath), nil)
 	})
-	if opts.BearerToken == "" {
-		return mux
-	}
-	return restAuth(opts.BearerToken, mux)
+	return s.auth(mux)
 }
 
-// REST is RESTHandler for this server's enabled tools, with its filters'
-// reasons for the disabled ones, its call path (deadline, recovery,
-// logging) and, unless opts says otherwise, its HTTP bearer token.
-func (s *Server) REST(opts RESTOptions) http.Handler {
-	if opts.BearerToken == "" {
-		opts.BearerToken = s.opts.HTTPToken
-	}
-	if opts.Call == nil {
-		opts.Call = s.call
-	}
-	if opts.Logger == nil {
-		opts.Logger = s.log
-	}
-	disabled := make(map[string]string, len(s.disabled)+len(opts.Disabled))
-	for k, v := range s.disabled {
-		disabled[k] = v
-	}
-	for k, v := range opts.Disabled {
-		disabled[k] = v
-	}
-	opts.Disabled = disabled
-	return RESTHandler(s.Tools(), opts)
-}
-
-// RESTRoute is the REST face as a Route for HTTPHandler and Serve. It does
-// its own bearer check (envelope-shaped 401), so Auth is false.
+// RESTRoute is the REST face as a Route for HTTPHandler and Serve. REST
+// does its own bearer check, so Auth is false.
 func (s *Server) RESTRoute(opts RESTOptions) Route {
 	return Route{Pattern: RESTPrefix, Handler: s.REST(opts)}
 }
 
-// restAction is one entry of GET /v1/actions.
+// restAction is one entry of GET /v1/actions: the published descriptor and
+// where to run it.
 type restAction struct {
-	Name         string            `json:"name"`
-	Title        string            `json:"title"`
-	Description  string            `json:"description"`
-	Toolset      string            `json:"toolset"`
-	Annotations  tools.Annotations `json:"annotations"`
-	InputSchema  json.RawMessage   `json:"input_schema"`
-	OutputSchema json.RawMessage   `json:"output_schema"`
-	Example      json.RawMessage   `json:"example,omitempty"`
-	ExecutePath  string            `json:"execute_path"`
+	tools.Descriptor
+	ExecutePath string `json:"execute_path"`
 }
 
 func newRESTAction(t tools.Tool) restAction {
-	in, out := t.InputSchema, t.OutputSchema
-	if len(in) == 0 {
-		in = json.RawMessage(`{"type":"object"}`)
-	}
-	if len(out) == 0 {
-		out = json.RawMessage(`{"type":"object"}`)
-	}
-	return restAction{
-		Name: t.Name, Title: t.Title, Description: t.Description, Toolset: t.Toolset,
-		Annotations: t.Annotations, InputSchema: in, OutputSchema: out, Example: t.Example,
-		ExecutePath: ExecutePath(t.Name),
-	}
+	return restAction{Descriptor: t.Descriptor(), ExecutePath: ExecutePath(t.Name)}
 }
 
 type restHandler struct {
+	srv        *Server
 	opts       RESTOptions
-	byName     map[string]tools.Tool
 	names      []string // sorted
 	actions    []restAction
 	openapi    []byte
@@ -219,42 +143,61 @@ func (h *restHandler) execute(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeFailure(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
-				"the request body is larger than this server accepts (%d bytes); nothing was sent to WhatsApp. For large files use file_to_upload.path, or ask the operator to raise the limit", h.opts.MaxBodyBytes), nil)
+				"the request body is larger than this server accepts (%d bytes); nothing was sent to %s. Pass large files by path where the tool allows it, or ask the operator to raise the limit", h.opts.MaxBodyBytes, h.srv.opts.About.API), nil)
 			return
 		}
 		writeFailure(w, http.StatusBadRequest, "cannot read the request body: "+err.Error(), nil)
 		return
 	}
-	res := h.opts.Call(r.Context(), t, body)
+	res := h.srv.call(r.Context(), t, body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(RESTStatus(res))
 	_, _ = w.Write(res.JSON())
 }
 
-// RESTStatus is the HTTP status of an execute answer carrying res (see the
-// StatusAction constants). It maps the failure's kind, never its text.
+// restOutcome is one HTTP status of execute: the failure kinds it answers
+// (none: success) and what it means. RESTStatus and the OpenAPI document
+// both read restOutcomes, so the document cannot promise another status
+// than the code answers.
+type restOutcome struct {
+	status int
+	kinds  []tools.ErrorKind
+	doc    string // %[1]s is Options.API
+}
+
+var restOutcomes = []restOutcome{
+	{http.StatusOK, nil,
+		"The action succeeded: the envelope with successful true."},
+	{http.StatusUnprocessableEntity, []tools.ErrorKind{tools.KindInvalidInput},
+		"Invalid input; nothing was sent to %[1]s. data.invalid_fields lists each field and the rule it breaks."},
+	{http.StatusBadGateway, []tools.ErrorKind{tools.KindAPI, tools.KindOutcomeUnknown, tools.KindUnavailable},
+		"%[1]s answered with an error, could not be reached in time, or its answer was lost (a write may then have taken effect); data has the upstream error's details when there was one, and error explains what to do."},
+	{http.StatusInternalServerError, []tools.ErrorKind{tools.KindFailed},
+		"Any other failure (the server's configuration, an internal error); error says what to do."},
+}
+
+// RESTStatus is the HTTP status of an execute answer carrying res. It maps
+// the failure's kind, never its text; an unknown kind is a 500.
 func RESTStatus(res tools.Result) int {
 	if res.Successful {
-		return StatusActionOK
+		return http.StatusOK
 	}
-	switch res.Kind {
-	case tools.KindInvalidInput:
-		return StatusActionInvalid
-	case tools.KindAPI, tools.KindOutcomeUnknown, tools.KindUnavailable:
-		// The upstream (Graph API) failed, or its answer was lost.
-		return StatusActionGraph
+	for _, o := range restOutcomes {
+		if slices.Contains(o.kinds, res.Kind) {
+			return o.status
+		}
 	}
-	return StatusActionFailed
+	return http.StatusInternalServerError
 }
 
 // lookup finds an enabled tool or answers 404, saying whether the name is
 // unknown or disabled and listing the enabled names.
 func (h *restHandler) lookup(w http.ResponseWriter, name string) (tools.Tool, bool) {
-	if t, ok := h.byName[name]; ok {
+	if t, ok := h.srv.byName[name]; ok {
 		return t, true
 	}
 	data := map[string]any{"valid_actions": h.names}
-	if why, off := h.opts.Disabled[name]; off {
+	if why, off := h.srv.disabled[name]; off {
 		writeFailure(w, http.StatusNotFound, fmt.Sprintf("action %s is disabled by this server's configuration: %s", name, why), data)
 		return tools.Tool{}, false
 	}
@@ -269,23 +212,6 @@ func (h *restHandler) lookup(w http.ResponseWriter, name string) (tools.Tool, bo
 	return tools.Tool{}, false
 }
 
-// defaultCall runs a tool with a deadline and turns a panic into a failed
-// envelope, for RESTHandler used without a Server.
-func (h *restHandler) defaultCall(ctx context.Context, t tools.Tool, args json.RawMessage) (res tools.Result) {
-	if _, has := ctx.Deadline(); !has {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.opts.CallTimeout)
-		defer cancel()
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			h.opts.Logger.Error("tool panicked", "tool", t.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res = tools.Result{Data: map[string]any{}, Error: "internal error in the server while running " + t.Name + "; nothing more is known about whether it took effect"}
-		}
-	}()
-	return t.Call(ctx, args)
-}
-
 // allow answers 405 unless r uses method (GET also allows HEAD).
 func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 	if r.Method == method || (method == http.MethodGet && r.Method == http.MethodHead) {
@@ -298,22 +224,6 @@ func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 	w.Header().Set("Allow", allowed)
 	writeFailure(w, http.StatusMethodNotAllowed, fmt.Sprintf("use %s for %s", method, r.URL.Path), nil)
 	return false
-}
-
-func restAuth(token string, next http.Handler) http.Handler {
-	// Fixed-length digests keep the comparison constant-time whatever the
-	// length of the presented token.
-	want := sha256.Sum256([]byte(token))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := bearer(r.Header.Get("Authorization"))
-		sum := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="whatsapp-mcp"`)
-			writeFailure(w, http.StatusUnauthorized, "missing or wrong bearer token: send Authorization: Bearer <the WHATSAPP_MCP_TOKEN of this server>", nil)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // writeFailure writes an envelope-shaped error.

@@ -15,12 +15,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
-	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
 
 type restEnvOptions struct {
@@ -53,7 +53,7 @@ func restEnvironment(t *testing.T, o restEnvOptions) *restEnv {
 	if o.noWABA {
 		deps.WABAID = ""
 	}
-	return &restEnv{catalog: server.Catalog(deps, triggers.Tools(st)), sb: sb}
+	return &restEnv{catalog: catalog.Tools(deps, st), sb: sb}
 }
 
 // serveREST serves the REST face of a server built on catalog, mounted on
@@ -141,8 +141,8 @@ func TestRESTListAndGet(t *testing.T) {
 		Actions []struct {
 			Name, Title, Description, Toolset string
 			Annotations                       tools.Annotations
-			InputSchema                       json.RawMessage `json:"input_schema"`
-			OutputSchema                      json.RawMessage `json:"output_schema"`
+			InputSchema                       json.RawMessage `json:"inputSchema"`
+			OutputSchema                      json.RawMessage `json:"outputSchema"`
 			Example                           json.RawMessage
 			ExecutePath                       string `json:"execute_path"`
 		}
@@ -169,7 +169,7 @@ func TestRESTListAndGet(t *testing.T) {
 		t.Fatalf("get: %d %s", a.status, a.body)
 	}
 	one := a.json(t)
-	if one["name"] != "WHATSAPP_SEND_MESSAGE" || one["input_schema"] == nil || one["output_schema"] == nil {
+	if one["name"] != "WHATSAPP_SEND_MESSAGE" || one["inputSchema"] == nil || one["outputSchema"] == nil {
 		t.Errorf("get: %s", a.body)
 	}
 	if a := restDo(t, "HEAD", base+"/v1/actions", "", nil); a.status != http.StatusOK {
@@ -381,7 +381,7 @@ func TestRESTAuth(t *testing.T) {
 		ropts server.RESTOptions
 	}{
 		{"server token", server.Options{HTTPToken: token}, server.RESTOptions{}},
-		{"REST token", server.Options{}, server.RESTOptions{BearerToken: token}},
+		{"server token, REST options set", server.Options{HTTPToken: token}, server.RESTOptions{MaxBodyBytes: 1 << 20, ServerURL: "https://x.example"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, base := serveREST(t, env.catalog, tc.opts, tc.ropts)
@@ -474,14 +474,6 @@ func TestRESTFiltered(t *testing.T) {
 	if bytes.Contains(doc.body, []byte("WHATSAPP_SEND_MESSAGE")) {
 		t.Errorf("the served OpenAPI document mentions a disabled tool")
 	}
-
-	// RESTHandler on its own, given the filtered catalog and the reasons.
-	h := server.RESTHandler(s.Tools(), server.RESTOptions{Disabled: map[string]string{"WHATSAPP_SEND_MESSAGE": "excluded for the test"}})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/actions/WHATSAPP_SEND_MESSAGE/execute", bytes.NewReader(tool.Example)))
-	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "excluded for the test") {
-		t.Errorf("RESTHandler disabled: %d %s", rec.Code, rec.Body)
-	}
 }
 
 func TestRESTBodyLimit(t *testing.T) {
@@ -501,27 +493,25 @@ func TestRESTBodyLimit(t *testing.T) {
 	}
 }
 
-// TestRESTHandlerAlone: without a Server, a panicking tool is a 500
-// envelope and the OpenAPI document is served.
-func TestRESTHandlerAlone(t *testing.T) {
-	catalog := []tools.Tool{
-		tools.New(tools.Def[noIn, any]{
-			Name: "TEST_REST_PANIC", Title: "Panic", Description: "Panics.", Toolset: tools.ToolsetAccount,
-			Annotations: tools.Annotations{ReadOnly: true},
-			Handler:     func(context.Context, *noIn) (any, error) { panic("boom") },
-		}),
+// TestRESTPanic: a panicking tool is a 500 envelope through the same call
+// wrapper as MCP (no other recovery exists), and the server keeps serving.
+func TestRESTPanic(t *testing.T) {
+	cat := testCatalog()
+	_, base := serveREST(t, cat, server.Options{}, server.RESTOptions{})
+	for range 2 {
+		a := restDo(t, "POST", base+"/v1/actions/TEST_PANIC/execute", "", nil)
+		if a.status != http.StatusInternalServerError || !strings.Contains(string(a.body), "internal error") {
+			t.Errorf("panic: %d %s", a.status, a.body)
+		}
 	}
-	ts := httptest.NewServer(server.RESTHandler(catalog, server.RESTOptions{}))
-	defer ts.Close()
-	a := restDo(t, "POST", ts.URL+"/v1/actions/TEST_REST_PANIC/execute", "", nil)
-	if a.status != http.StatusInternalServerError || !strings.Contains(string(a.body), "internal error") {
-		t.Errorf("panic: %d %s", a.status, a.body)
+	if a := restDo(t, "POST", base+"/v1/actions/TEST_ECHO/execute", "", []byte(`{"text":"hi"}`)); a.status != http.StatusOK {
+		t.Errorf("after a panic: %d %s", a.status, a.body)
 	}
-	doc := restDo(t, "GET", ts.URL+"/v1/openapi.json", "", nil)
+	doc := restDo(t, "GET", base+"/v1/openapi.json", "", nil)
 	if doc.status != http.StatusOK {
 		t.Fatalf("openapi: %d", doc.status)
 	}
-	checkOpenAPI(t, doc.body, catalog)
+	checkOpenAPI(t, doc.body, cat)
 }
 
 // TestRESTStatus pins the classification by failure kind.

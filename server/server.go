@@ -1,12 +1,11 @@
-// Package server builds the MCP server from the tool catalog: it registers
-// every enabled tool with its complete metadata, applies the operator's
-// filters (toolsets, tools, exclusions, read-only), and serves it over stdio
-// or streamable HTTP (with /healthz, optional bearer auth and extra routes
-// such as /webhook).
+// Package server serves any catalog of tools ([]tools.Tool) over MCP
+// (stdio and streamable HTTP), a REST face and its OpenAPI document: it
+// registers every enabled tool with its complete metadata, applies the
+// operator's filters (toolsets, tools, exclusions, read-only), and adds
+// /healthz, bearer auth and extra routes such as /webhook.
 //
-// The catalog itself ([]tools.Tool) comes from the packages that own the
-// behaviour (actions, triggers); this package knows nothing of WhatsApp
-// beyond the instructions it gives the model.
+// It knows nothing of WhatsApp: what the tools are, their toolsets and the
+// server's instructions come from the catalog package, through Options.
 package server
 
 import (
@@ -25,36 +24,22 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
-// Name is the MCP server name announced at initialize.
-const Name = "whatsapp-mcp"
-
-// Version is set at build time:
-//
-//	go build -ldflags "-X github.com/whatsapp-mcp/whatsapp-mcp/server.Version=v1.2.3"
-//
-// When left at "dev", BuildVersion falls back to the module version recorded
-// by `go install module@version`.
-var Version = "dev"
-
 // DefaultCallTimeout bounds a tool call whose context has no deadline.
 const DefaultCallTimeout = 60 * time.Second
 
-// BuildVersion is the version to announce: Version, or the module version
-// from the build info when Version was not set by ldflags.
-func BuildVersion() string {
-	if Version != "dev" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return Version
-}
-
 // Options configure a Server. The zero value serves every tool.
 type Options struct {
-	// Toolsets enables whole toolsets (tools.Toolsets); empty means all,
-	// unless Tools is given. "all" is accepted.
+	// About is what the catalog says about itself: the name announced at
+	// initialize (default "mcp-server"), what the tools reach (default "the
+	// upstream API"), the opening of the instructions, and the toolsets in
+	// the order messages and documents list them (toolsets missing there
+	// follow alphabetically, undescribed).
+	About tools.About
+	// Version is announced at initialize (default "dev").
+	Version string
+
+	// Toolsets enables whole toolsets (by tools.Tool.Toolset); empty means
+	// all, unless Tools is given. "all" is accepted.
 	Toolsets []string
 	// Tools enables individual tools on top of Toolsets. With Toolsets
 	// empty, only these tools are enabled.
@@ -68,9 +53,13 @@ type Options struct {
 	// (default DefaultCallTimeout).
 	CallTimeout time.Duration
 
-	// HTTPToken, when set, makes /mcp (and routes marked Auth) require
-	// "Authorization: Bearer <HTTPToken>".
+	// HTTPToken, when set, makes /mcp, the REST face and routes marked
+	// Auth require "Authorization: Bearer <HTTPToken>".
 	HTTPToken string
+	// TokenSource names where HTTPToken is configured (an environment
+	// variable), for the 401 message.
+	TokenSource string
+
 	// Stateless serves /mcp without sessions, for several replicas behind a
 	// load balancer without sticky sessions. The default (stateful) rejects
 	// unknown and terminated session ids, as the MCP spec requires.
@@ -89,6 +78,8 @@ type Server struct {
 	disabled map[string]string     // name -> why it is disabled
 	opts     Options
 	log      *slog.Logger
+	// instructions are given to the model at initialize.
+	instructions string
 
 	httpOnce sync.Once
 	http     *mcpserver.StreamableHTTPServer
@@ -110,6 +101,15 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
 	}
+	if opts.About.Name == "" {
+		opts.About.Name = "mcp-server"
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.About.API == "" {
+		opts.About.API = "the upstream API"
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,6 +126,7 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	}
 	sel, err := selectTools(catalog, filter{
 		toolsets: opts.Toolsets, tools: opts.Tools, exclude: opts.ExcludeTools, readOnly: opts.ReadOnly,
+		order: toolsetOrder(opts.About.Toolsets),
 	})
 	if err != nil {
 		return nil, err
@@ -167,12 +168,14 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 		})
 	}
 
-	s.mcp = mcpserver.NewMCPServer(Name, BuildVersion(),
+	// No mcpserver.WithRecovery: handler recovers in call, the one wrapper
+	// every surface (MCP, REST, Call) goes through.
+	s.instructions = instructions(opts.About.Instructions, catalog, s.byName)
+	s.mcp = mcpserver.NewMCPServer(opts.About.Name, opts.Version,
 		mcpserver.WithToolCapabilities(false),
 		mcpserver.WithLogging(),
-		mcpserver.WithRecovery(),
 		mcpserver.WithHooks(hooks),
-		mcpserver.WithInstructions(instructions(s.byName)),
+		mcpserver.WithInstructions(s.instructions),
 	)
 	regs := make([]mcpserver.ServerTool, 0, len(sel.enabled))
 	for _, t := range sel.enabled {
@@ -223,6 +226,9 @@ func toolCallName(message any) (string, bool) {
 // MCP returns the underlying mcp-go server (in-process clients, tests).
 func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 
+// Instructions returns what the server tells the model at initialize.
+func (s *Server) Instructions() string { return s.instructions }
+
 // Tools returns the enabled tools, in catalog order.
 func (s *Server) Tools() []tools.Tool {
 	return append([]tools.Tool(nil), s.enabled...)
@@ -252,7 +258,8 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (t
 	return s.call(ctx, t, args), nil
 }
 
-// call applies the per-call deadline, recovers a panicking handler into a
+// call is the one way a tool runs, whatever the surface (MCP, REST, Call):
+// it applies the per-call deadline, recovers a panicking handler into a
 // failed envelope (a tool failure must never become a protocol error) and
 // logs the outcome without the arguments, which carry customers' data.
 func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (res tools.Result) {
@@ -264,8 +271,8 @@ func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("tool panicked", "tool", t.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res = tools.Result{Data: map[string]any{}, Error: "internal error in the server while running " + t.Name + "; nothing more is known about whether it took effect", Kind: tools.KindFailed}
+			s.log.Error("tool panicked", "tool", t.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 		attrs := []any{"tool", t.Name, "successful", res.Successful, "duration", time.Since(start).Round(time.Millisecond)}
 		if !res.Successful {
@@ -285,7 +292,7 @@ func (s *Server) handler(t tools.Tool) mcpserver.ToolHandlerFunc {
 		args, err := rawArguments(req)
 		var res tools.Result
 		if err != nil {
-			res = tools.Result{Data: map[string]any{}, Error: "invalid input (nothing was sent to WhatsApp): `(arguments)` " + err.Error(), Kind: tools.KindInvalidInput}
+			res = tools.Result{Data: map[string]any{}, Error: "invalid input (nothing was done): `(arguments)` " + err.Error(), Kind: tools.KindInvalidInput}
 		} else {
 			res = s.call(ctx, t, args)
 		}

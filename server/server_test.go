@@ -19,9 +19,60 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
+// TestInstructions: the instructions are the opening text and the distinct
+// hints of the enabled tools; a hint is given once however many tools
+// carry it, and never when it names a tool that is not enabled.
+func TestInstructions(t *testing.T) {
+	const opening = "Opening."
+	for _, tc := range []struct {
+		name    string
+		opts    server.Options
+		want    []string
+		notWant []string
+	}{
+		{"all", server.Options{}, []string{"Echo first, then TEST_SEND.", "Sending is pretend."}, nil},
+		{"the shared hint stays while one of its tools does", server.Options{ExcludeTools: []string{"TEST_DELETE"}},
+			[]string{"Sending is pretend.", "Echo first, then TEST_SEND."}, nil},
+		{"a hint naming a disabled tool goes", server.Options{ExcludeTools: []string{"TEST_SEND"}},
+			[]string{"Sending is pretend."}, []string{"TEST_SEND"}},
+		{"no carrier, no hint", server.Options{ReadOnly: true}, nil, []string{"Sending is pretend.", "TEST_SEND", "TEST_DELETE"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := withTimeout(t, 10*time.Second)
+			tc.opts.About = tools.About{Instructions: opening}
+			c, err := client.NewInProcessClient(newServer(t, tc.opts).MCP())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s := newServer(t, tc.opts)
+			got := initialize(t, ctx, c, mcp.LATEST_PROTOCOL_VERSION).Instructions
+			if got != s.Instructions() {
+				t.Errorf("initialize gave %q, Instructions() %q", got, s.Instructions())
+			}
+			if !strings.HasPrefix(got, opening) {
+				t.Errorf("instructions %q do not open with %q", got, opening)
+			}
+			for _, w := range tc.want {
+				if strings.Count(got, w) != 1 {
+					t.Errorf("instructions %q have %q %d times, want once", got, w, strings.Count(got, w))
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("instructions %q name %q", got, w)
+				}
+			}
+		})
+	}
+}
+
 func TestInProcessRoundTrip(t *testing.T) {
 	ctx := withTimeout(t, 10*time.Second)
-	s := newServer(t, server.Options{})
+	s := newServer(t, server.Options{About: tools.About{Name: "test-server", Instructions: "Every tool returns {successful, data, error}."}, Version: "v9.9.9"})
 	c, err := client.NewInProcessClient(s.MCP())
 	if err != nil {
 		t.Fatal(err)
@@ -31,11 +82,11 @@ func TestInProcessRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	init := initialize(t, ctx, c, mcp.LATEST_PROTOCOL_VERSION)
-	if init.ServerInfo.Name != "whatsapp-mcp" || init.ServerInfo.Version == "" {
+	if init.ServerInfo.Name != "test-server" || init.ServerInfo.Version != "v9.9.9" {
 		t.Errorf("server info = %+v", init.ServerInfo)
 	}
-	if !strings.Contains(init.Instructions, "{successful, data, error}") {
-		t.Errorf("instructions do not explain the envelope: %q", init.Instructions)
+	if !strings.HasPrefix(init.Instructions, "Every tool returns {successful, data, error}.") {
+		t.Errorf("instructions do not open with About.Instructions: %q", init.Instructions)
 	}
 	if init.Capabilities.Tools == nil || init.Capabilities.Logging == nil {
 		t.Errorf("capabilities = %+v, want tools and logging", init.Capabilities)

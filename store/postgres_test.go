@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,9 +16,19 @@ import (
 
 func TestPostgres(t *testing.T) {
 	storetest.PostgresDSN(t) // skip early, before any subtest
-	storetest.Run(t, func(t *testing.T) func() store.Store {
-		return openAt(t, storetest.PostgresDSN(t))
+	storetest.Run(t, func(t *testing.T) func(...store.Option) (store.Store, error) {
+		return storetest.OpenAt(storetest.PostgresDSN(t))
 	})
+}
+
+// replicas opens n stores (own pools) on dsn, closed at cleanup.
+func replicas(t *testing.T, dsn string, n int, opts ...store.Option) []store.Store {
+	rs := make([]store.Store, n)
+	for i := range rs {
+		rs[i] = openAt(t, dsn, opts...)()
+		t.Cleanup(func() { rs[i].Close() })
+	}
+	return rs
 }
 
 // Replicas: separate Store instances (own pools) saving concurrently into one
@@ -28,14 +37,8 @@ func TestPostgres(t *testing.T) {
 // reader could see a later Seq commit first; the save lock must prevent the
 // skip anyway.
 func TestPostgresReplicasCursorNeverSkips(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	defer store.SetPGTestHooks(jitter, false)()
-	replicas := make([]store.Store, 4)
-	for i := range replicas {
-		replicas[i] = openAt(t, dsn)()
-		defer replicas[i].Close()
-	}
-	seen, final := storetest.PageWhileWriting(t, replicas, 3, 25, 3)
+	rs := replicas(t, storetest.PostgresDSN(t), 4, store.WithPGTestHooks(jitter, false))
+	seen, final := storetest.PageWhileWriting(t, rs, 3, 25, 3)
 	storetest.CheckExactlyOnce(t, seen, final)
 }
 
@@ -47,13 +50,7 @@ func TestPostgresWithoutSaveLockCursorSkips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("control experiment")
 	}
-	defer store.SetPGTestHooks(jitter, true)()
-	replicas := make([]store.Store, 4)
-	for i := range replicas {
-		replicas[i] = openAt(t, dsn)()
-		defer replicas[i].Close()
-	}
-	seen, final := storetest.PageWhileWriting(t, replicas, 3, 25, 3)
+	seen, final := storetest.PageWhileWriting(t, replicas(t, dsn, 4, store.WithPGTestHooks(jitter, true)), 3, 25, 3)
 	missed := storetest.Skipped(seen, final)
 	if len(missed) == 0 {
 		t.Skip("race not reproduced this run")
@@ -64,26 +61,10 @@ func TestPostgresWithoutSaveLockCursorSkips(t *testing.T) {
 func jitter() { time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond) }
 
 // Replicas starting together against an empty schema must not race on the
-// migrations.
+// migrations (the suite's ConcurrentOpen), and each step is recorded once.
 func TestPostgresConcurrentMigrations(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 6)
-	for range 6 {
-		wg.Go(func() {
-			s, err := store.Open(context.Background(), dsn)
-			if err != nil {
-				errs <- err
-				return
-			}
-			s.Close()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	storetest.OpenConcurrently(t, 6, storetest.OpenAt(dsn))
 	conn, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)

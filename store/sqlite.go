@@ -3,14 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite" // the "sqlite" driver (pure Go, no cgo) and its Error type
@@ -18,40 +16,38 @@ import (
 
 // sqliteMigrations are applied in order, each once; append, never edit.
 var sqliteMigrations = [][]string{
-	1: {
-		`CREATE TABLE wa_status_events (
-			seq                  INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: never reuse a Seq, even after deletes
-			waba_id              TEXT    NOT NULL,
-			phone_number_id      TEXT    NOT NULL,
-			display_phone_number TEXT    NOT NULL,
-			message_id           TEXT    NOT NULL,
-			status               TEXT    NOT NULL,
-			ts                   INTEGER NOT NULL,
-			recipient_id         TEXT    NOT NULL,
-			raw                  TEXT,
-			received_at          INTEGER NOT NULL -- unix nanoseconds
-		)`,
-		`CREATE UNIQUE INDEX wa_status_events_dedup ON wa_status_events (message_id, status)`,
-		`CREATE INDEX wa_status_events_phone ON wa_status_events (phone_number_id, seq)`,
-		`CREATE INDEX wa_status_events_phone_status ON wa_status_events (phone_number_id, status, seq)`,
-		`CREATE TABLE wa_inbound_messages (
-			seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-			phone_number_id TEXT    NOT NULL,
-			message_id      TEXT    NOT NULL,
-			from_wa_id      TEXT    NOT NULL,
-			type            TEXT    NOT NULL,
-			ts              INTEGER NOT NULL,
-			raw             TEXT,
-			received_at     INTEGER NOT NULL
-		)`,
-		`CREATE UNIQUE INDEX wa_inbound_messages_dedup ON wa_inbound_messages (message_id)`,
-		`CREATE INDEX wa_inbound_messages_last ON wa_inbound_messages (phone_number_id, from_wa_id, ts)`,
-	},
+	1: schemaV1(columnTypes{
+		seq:  "INTEGER PRIMARY KEY AUTOINCREMENT", // AUTOINCREMENT: never reuse a Seq, even after deletes
+		text: "TEXT",
+		int:  "INTEGER",
+		raw:  "TEXT",
+		time: "INTEGER", // unix nanoseconds
+	}),
 }
 
-const statusColumns = `seq, waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, raw, received_at`
+// sqliteDialect is how SQLite spells what sqlStore asks.
+var sqliteDialect = dialect{
+	param:      func(int) string { return "?" },
+	rawParam:   func(int) string { return "?" },
+	timeArg:    func(t time.Time) any { return t.UnixNano() },
+	appliedAt:  func(t time.Time) any { return t.Unix() },
+	rawColumn:  "raw",
+	migrations: sqliteMigrations,
+	migrationsTable: `CREATE TABLE IF NOT EXISTS wa_schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`,
+	idsIn: func(ids []string) (string, []any) {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		return `message_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`, args
+	},
+	maxIDs: 500, // well below SQLite's bound-variable limit
+}
 
-type sqliteStore struct {
+type sqliteEngine struct {
 	// w has a single connection: SQLite admits one writer at a time anyway,
 	// and one connection means our own transactions queue in Go instead of
 	// spinning on SQLITE_BUSY.
@@ -59,10 +55,9 @@ type sqliteStore struct {
 	// r serves reads; in WAL mode they do not wait for the writer.
 	r *sql.DB
 
-	insStatus, insInbound *sql.Stmt
-
-	closeOnce sync.Once
-	closeErr  error
+	// prepared holds the writer's statements for Save, by query text; it
+	// does not change after open.
+	prepared map[string]*sql.Stmt
 }
 
 // sqliteDSNs turns a location into driver DSNs for the writer and the readers.
@@ -112,66 +107,52 @@ func sqliteDSNs(location string) (writer, reader string, memory bool, err error)
 	return writer, reader, memory, nil
 }
 
-func openSQLite(ctx context.Context, location string) (_ Store, err error) {
+func openSQLite(ctx context.Context, location string, opt options) (_ Store, err error) {
 	wdsn, rdsn, memory, err := sqliteDSNs(location)
 	if err != nil {
 		return nil, err
 	}
-	s := &sqliteStore{}
+	e := &sqliteEngine{prepared: map[string]*sql.Stmt{}}
 	defer func() {
 		if err != nil {
-			s.Close()
+			e.close()
 		}
 	}()
-	if s.w, err = sql.Open("sqlite", wdsn); err != nil {
+	if e.w, err = sql.Open("sqlite", wdsn); err != nil {
 		return nil, fmt.Errorf("store: opening sqlite: %w", err)
 	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
-	s.w.SetConnMaxIdleTime(0)
-	if err := s.w.PingContext(ctx); err != nil {
+	e.w.SetMaxOpenConns(1)
+	e.w.SetMaxIdleConns(1)
+	e.w.SetConnMaxLifetime(0)
+	e.w.SetConnMaxIdleTime(0)
+	if err := e.w.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("store: opening sqlite (writer): %w", err)
 	}
 	// WAL: readers never block the writer, and a commit is one append+fsync.
 	if err := retryBusy(ctx, func() error {
 		var mode string
-		return s.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		return e.w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
 	}); err != nil {
 		return nil, fmt.Errorf("store: opening sqlite: setting WAL mode: %w", err)
 	}
-	if err := s.migrate(ctx); err != nil {
-		return nil, err
-	}
 	if memory {
 		// Every connection to :memory: is a separate database: share the one.
-		s.r = s.w
+		e.r = e.w
 	} else {
-		if s.r, err = sql.Open("sqlite", rdsn); err != nil {
+		if e.r, err = sql.Open("sqlite", rdsn); err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
-		s.r.SetMaxOpenConns(8)
-		if err := s.r.PingContext(ctx); err != nil {
+		e.r.SetMaxOpenConns(8)
+		if err := e.r.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("store: opening sqlite (reader): %w", err)
 		}
 	}
-	if s.insStatus, err = s.w.PrepareContext(ctx, `INSERT INTO wa_status_events
-		(waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, raw, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (message_id, status) DO NOTHING`); err != nil {
-		return nil, fmt.Errorf("store: preparing: %w", err)
-	}
-	if s.insInbound, err = s.w.PrepareContext(ctx, `INSERT INTO wa_inbound_messages
-		(phone_number_id, message_id, from_wa_id, type, ts, raw, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (message_id) DO NOTHING`); err != nil {
-		return nil, fmt.Errorf("store: preparing: %w", err)
-	}
-	return s, nil
+	return newSQLStore(ctx, e, sqliteDialect, opt)
 }
 
 // retryBusy retries f while SQLite reports SQLITE_BUSY, for about 10 seconds
-// (the busy_timeout we give every statement).
+// (the busy_timeout we give every statement). The deadline is real time, not
+// the store's clock: a test's fixed clock must not make it wait forever.
 func retryBusy(ctx context.Context, f func() error) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
@@ -188,205 +169,101 @@ func retryBusy(ctx context.Context, f func() error) error {
 	}
 }
 
-// migrate runs the missing steps in one IMMEDIATE transaction, which also
-// serialises two processes opening the same file at once.
-func (s *sqliteStore) migrate(ctx context.Context) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+// lock: none; SQLite has one writer at a time, and a write transaction
+// (BEGIN IMMEDIATE) takes the file's lock up front, which also serialises two
+// processes migrating one new file.
+func (e *sqliteEngine) lock(string) (stmt, bool) { return stmt{}, false }
+
+func (e *sqliteEngine) query(ctx context.Context, query string, args []any) (rows, error) {
+	r, err := e.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("store: migrating: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS wa_schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("store: migrating: %w", err)
+	return sqlRows{r}, nil
+}
+
+func (e *sqliteEngine) begin(ctx context.Context) (tx, error) {
+	t, err := e.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM wa_schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("store: migrating: %w", err)
-	}
-	for v := current + 1; v < len(sqliteMigrations); v++ {
-		for _, stmt := range sqliteMigrations[v] {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("store: migration %d: %w", v, err)
-			}
+	return &sqliteTx{t: t, prepared: e.prepared}, nil
+}
+
+func (e *sqliteEngine) prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		st, err := e.w.PrepareContext(ctx, q)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wa_schema_migrations (version, applied_at) VALUES (?, ?)`,
-			v, time.Now().Unix()); err != nil {
-			return fmt.Errorf("store: migration %d: %w", v, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: migrating: %w", err)
+		e.prepared[q] = st
 	}
 	return nil
 }
 
-func (s *sqliteStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error) {
-	if len(b.Statuses) == 0 && len(b.Inbound) == 0 {
-		return 0, 0, nil
+func (e *sqliteEngine) close() error {
+	var errs []error
+	for _, st := range e.prepared {
+		errs = append(errs, st.Close())
 	}
-	now := time.Now()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: save: %w", err)
+	if e.r != nil && e.r != e.w {
+		errs = append(errs, e.r.Close())
 	}
-	defer tx.Rollback()
-	ins := tx.StmtContext(ctx, s.insStatus)
-	for _, e := range b.Statuses {
-		res, err := ins.ExecContext(ctx, e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber, e.MessageID, e.Status,
-			e.Timestamp, e.RecipientID, rawOrNil(e.Raw), receivedAt(e.ReceivedAt, now).UnixNano())
-		if err != nil {
-			return 0, 0, fmt.Errorf("store: save status %s/%s: %w", e.MessageID, e.Status, err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			newStatuses++
-		}
+	if e.w != nil {
+		errs = append(errs, e.w.Close())
 	}
-	ins = tx.StmtContext(ctx, s.insInbound)
-	for _, m := range b.Inbound {
-		res, err := ins.ExecContext(ctx, m.PhoneNumberID, m.MessageID, digits(m.From), m.Type, m.Timestamp,
-			rawOrNil(m.Raw), receivedAt(m.ReceivedAt, now).UnixNano())
-		if err != nil {
-			return 0, 0, fmt.Errorf("store: save inbound %s: %w", m.MessageID, err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			newInbound++
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("store: save: commit: %w", err)
-	}
-	return newStatuses, newInbound, nil
+	return errors.Join(errs...)
 }
 
-func (s *sqliteStore) Statuses(ctx context.Context, q Query) ([]StatusEvent, int64, error) {
-	query, args := statusesQuery(q, statusColumns, func(int) string { return "?" })
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, q.After, fmt.Errorf("store: statuses: %w", err)
-	}
-	events, err := scanSQLiteStatuses(rows)
-	if err != nil {
-		return nil, q.After, fmt.Errorf("store: statuses: %w", err)
-	}
-	next := q.After
-	if len(events) > 0 {
-		next = events[len(events)-1].Seq
-	}
-	return events, next, nil
+// sqlRows gives *sql.Rows the Close of the rows interface; its error is
+// also reported by Err.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+type sqliteTx struct {
+	t        *sql.Tx
+	prepared map[string]*sql.Stmt
 }
 
-// sqliteMaxIDs keeps an IN list well below SQLite's bound-variable limit.
-const sqliteMaxIDs = 500
-
-func (s *sqliteStore) History(ctx context.Context, messageIDs []string) (map[string][]StatusEvent, error) {
-	ids := uniqueIDs(messageIDs)
-	out := make(map[string][]StatusEvent)
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), sqliteMaxIDs)]
-		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := s.r.QueryContext(ctx, `SELECT `+statusColumns+` FROM wa_status_events
-			WHERE message_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) ORDER BY seq`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: history: %w", err)
-		}
-		events, err := scanSQLiteStatuses(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: history: %w", err)
-		}
-		// Each id lies in one chunk, so appending keeps its events in Seq order.
-		for _, e := range events {
-			out[e.MessageID] = append(out[e.MessageID], e)
-		}
-	}
-	return out, nil
+func (t *sqliteTx) exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.t.ExecContext(ctx, query, args...)
+	return err
 }
 
-func (s *sqliteStore) LastInbound(ctx context.Context, phoneNumberID, waID string) (time.Time, bool, error) {
-	waID = digits(waID)
-	if waID == "" {
-		return time.Time{}, false, nil
-	}
-	var ts, recv int64
-	err := s.r.QueryRowContext(ctx, `SELECT ts, received_at FROM wa_inbound_messages
-		WHERE phone_number_id = ? AND from_wa_id = ? ORDER BY ts DESC, seq DESC LIMIT 1`,
-		phoneNumberID, waID).Scan(&ts, &recv)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("store: last inbound: %w", err)
-	}
-	return inboundTime(ts, time.Unix(0, recv)), true, nil
+func (t *sqliteTx) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	return t.t.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
-func (s *sqliteStore) Close() error {
-	s.closeOnce.Do(func() {
-		var errs []error
-		for _, st := range []*sql.Stmt{s.insStatus, s.insInbound} {
-			if st != nil {
-				errs = append(errs, st.Close())
+// execAll runs the statements one by one, the prepared ones as such.
+func (t *sqliteTx) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
+	inTx := make(map[string]*sql.Stmt, len(t.prepared))
+	changed := make([]int64, len(stmts))
+	for i, s := range stmts {
+		st, ok := inTx[s.query]
+		if !ok {
+			if p := t.prepared[s.query]; p != nil {
+				st = t.t.StmtContext(ctx, p)
 			}
+			inTx[s.query] = st
 		}
-		if s.r != nil && s.r != s.w {
-			errs = append(errs, s.r.Close())
-		}
-		if s.w != nil {
-			errs = append(errs, s.w.Close())
-		}
-		s.closeErr = errors.Join(errs...)
-	})
-	return s.closeErr
-}
-
-func scanSQLiteStatuses(rows *sql.Rows) ([]StatusEvent, error) {
-	defer rows.Close()
-	var events []StatusEvent
-	for rows.Next() {
 		var (
-			e    StatusEvent
-			raw  sql.NullString
-			recv int64
+			res sql.Result
+			err error
 		)
-		if err := rows.Scan(&e.Seq, &e.WABAID, &e.PhoneNumberID, &e.DisplayPhoneNumber, &e.MessageID, &e.Status,
-			&e.Timestamp, &e.RecipientID, &raw, &recv); err != nil {
-			return nil, err
+		if st != nil {
+			res, err = st.ExecContext(ctx, s.args...)
+		} else {
+			res, err = t.t.ExecContext(ctx, s.query, s.args...)
 		}
-		if raw.Valid {
-			e.Raw = json.RawMessage(raw.String)
+		if err != nil {
+			return nil, &execError{i, err}
 		}
-		e.ReceivedAt = time.Unix(0, recv).UTC()
-		events = append(events, e)
+		changed[i], _ = res.RowsAffected()
 	}
-	return events, rows.Err()
+	return changed, nil
 }
 
-// statusesQuery builds the Statuses SELECT for either engine (ph renders the
-// n-th placeholder). One variant per filter combination, not a catch-all
-// "col = $1 OR $1 is empty" predicate, so each can use its index.
-func statusesQuery(q Query, columns string, ph func(n int) string) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, cond+ph(len(args)))
-	}
-	if q.PhoneNumberID != "" {
-		add("phone_number_id = ", q.PhoneNumberID)
-	}
-	if q.Status != "" {
-		add("status = ", q.Status)
-	}
-	add("seq > ", q.After)
-	args = append(args, clampLimit(q.Limit))
-	return `SELECT ` + columns + ` FROM wa_status_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY seq LIMIT ` + ph(len(args)), args
-}
+func (t *sqliteTx) commit(context.Context) error { return t.t.Commit() }
+
+func (t *sqliteTx) rollback(context.Context) { t.t.Rollback() }

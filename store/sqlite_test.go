@@ -5,17 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
 )
 
-func openAt(t *testing.T, location string) func() store.Store {
+// openAt returns a function opening location that fails t on error; the
+// caller closes what it returns.
+func openAt(t *testing.T, location string, opts ...store.Option) func() store.Store {
 	return func() store.Store {
 		t.Helper()
-		s, err := store.Open(context.Background(), location)
+		s, err := store.Open(context.Background(), location, opts...)
 		if err != nil {
 			t.Fatalf("Open(%q): %v", location, err)
 		}
@@ -24,8 +25,8 @@ func openAt(t *testing.T, location string) func() store.Store {
 }
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) func() store.Store {
-		return openAt(t, filepath.Join(t.TempDir(), "events.db"))
+	storetest.Run(t, func(t *testing.T) func(...store.Option) (store.Store, error) {
+		return storetest.OpenAt(filepath.Join(t.TempDir(), "events.db"))
 	})
 }
 
@@ -90,29 +91,6 @@ func TestSQLiteFileIsPrivate(t *testing.T) {
 	}
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Fatalf("database file mode %o, want 600", perm)
-	}
-}
-
-// Several processes (here: stores) opening a new file at once must not race
-// on the migrations.
-func TestSQLiteConcurrentOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "events.db")
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for range 8 {
-		wg.Go(func() {
-			s, err := store.Open(context.Background(), path)
-			if err != nil {
-				errs <- err
-				return
-			}
-			s.Close()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
 	}
 }
 

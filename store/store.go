@@ -33,7 +33,7 @@ type StatusEvent struct {
 	// Raw is the statuses[] element exactly as Meta sent it; errors, pricing,
 	// conversation and biz_opaque_callback_data are read from here.
 	Raw        json.RawMessage
-	ReceivedAt time.Time // when the webhook arrived; Save sets it when zero
+	ReceivedAt time.Time // when the webhook arrived; Save sets it from the store's clock (WithClock) when zero
 }
 
 // InboundMessage is one element of a webhook's value.messages[]: a message a
@@ -46,7 +46,7 @@ type InboundMessage struct {
 	Type          string // text|image|interactive|…
 	Timestamp     int64  // messages[].timestamp, unix seconds
 	Raw           json.RawMessage
-	ReceivedAt    time.Time // when the webhook arrived; Save sets it when zero
+	ReceivedAt    time.Time // when the webhook arrived; Save sets it from the store's clock when zero
 }
 
 // Batch is everything one webhook delivery carried.
@@ -98,24 +98,53 @@ type Store interface {
 	Close() error
 }
 
+// Option changes how Open opens a store.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time // never nil once Open has applied the options
+
+	// Test hooks, set only through export_test.go: beforeCommit runs inside
+	// Save after the inserts, widening the window in which a concurrent
+	// reader could overtake an uncommitted Seq; noSaveLock leaves out
+	// PostgreSQL's save lock to show the concurrency test catches the skip
+	// it prevents.
+	beforeCommit func()
+	noSaveLock   bool
+}
+
+// WithClock makes the store read the time from now instead of time.Now: the
+// arrival time Save gives an event whose ReceivedAt is zero, and the time a
+// migration is recorded as applied. For tests; nil keeps time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
 // Open opens (creating and migrating if needed) the store at location:
 //
 //   - "" : SQLite at DefaultPath()
 //   - "postgres://…" or "postgresql://…" : PostgreSQL (pgx connection string;
 //     add search_path=<schema> to keep the tables in their own schema)
 //   - "file:…" (an SQLite URI) or a file path : SQLite
-func Open(ctx context.Context, location string) (Store, error) {
+func Open(ctx context.Context, location string, opts ...Option) (Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
 	switch {
 	case location == "":
 		p, err := DefaultPath()
 		if err != nil {
 			return nil, err
 		}
-		return openSQLite(ctx, p)
+		return openSQLite(ctx, p, o)
 	case strings.HasPrefix(location, "postgres://"), strings.HasPrefix(location, "postgresql://"):
-		return openPostgres(ctx, location)
+		return openPostgres(ctx, location, o)
 	default:
-		return openSQLite(ctx, location)
+		return openSQLite(ctx, location, o)
 	}
 }
 

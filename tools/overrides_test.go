@@ -19,7 +19,7 @@ type ovIn struct {
 func ovCatalog() []tools.Tool {
 	mk := func(name, title, desc string) tools.Tool {
 		return tools.New(tools.Def[ovIn, map[string]any]{
-			Name: name, Title: title, Description: desc, Toolset: tools.ToolsetMessages,
+			Name: name, Title: title, Description: desc, Toolset: "messages",
 			Handler: func(context.Context, *ovIn) (map[string]any, error) { return map[string]any{}, nil },
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // NormalizePhone rewrites a phone number written the usual human ways
@@ -36,22 +38,12 @@ func NormalizePhone(s string) string {
 	return "+" + d
 }
 
-// LanguageCodes are Meta's template language codes (cloudapi.md §4, Meta's
+// LanguageCodes are Meta's template language codes (docs/cloud-api.md#template-language-codes, Meta's
 // list updated 2025-11-04, mirrored 2026-05-21). Case-sensitive.
-var LanguageCodes = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(LanguageCodeList) {
-		m[c] = true
-	}
-	return m
-}()
+var LanguageCodes = cloudapi.LanguageCodes
 
 // LanguageCodeList is the same list, space separated, for enums and docs.
-const LanguageCodeList = `af sq ar ar_EG ar_AE ar_LB ar_MA ar_QA az be_BY bn bn_IN bg ca zh_CN zh_HK zh_TW hr cs da prs_AF nl nl_BE
-en en_GB en_US en_AE en_AU en_CA en_GH en_IE en_IN en_JM en_MY en_NZ en_QA en_SG en_UG en_ZA et fil fi
-fr fr_BE fr_CA fr_CH fr_CI fr_MA ka de de_AT de_CH el gu ha he hi hu id ga it ja kn kk rw_RW ko ky_KG lo lv
-lt mk ms ml mr nb ps_AF fa pl pt_BR pt_PT pa ro ru sr si_LK sk sl es es_AR es_CL es_CO es_CR es_DO es_EC
-es_HN es_MX es_PA es_PE es_ES es_UY sw sv ta te th tr uk ur uz vi zu`
+const LanguageCodeList = cloudapi.LanguageCodeList
 
 // LanguageCode is a template language code; its schema is an enum of
 // LanguageCodeList so platforms can offer a picker.

@@ -2,8 +2,9 @@
 // type (name, title, description, toolset, annotations, schemas, handler), the
 // {successful, data, error} envelope, strict input decoding and validation.
 //
-// The catalog itself lives in the packages that own the behaviour (actions,
-// triggers); the server only loops over []Tool.
+// It knows nothing of WhatsApp: the tools live in the packages that own the
+// behaviour (actions, triggers), the catalog package assembles them, and the
+// server only loops over []Tool.
 package tools
 
 import (
@@ -13,20 +14,34 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/failure"
 )
 
-// Toolsets group tools the way github-mcp-server does, so operators can
-// enable only what they need.
-const (
-	ToolsetMessages  = "messages"
-	ToolsetMedia     = "media"
-	ToolsetTemplates = "templates"
-	ToolsetAccount   = "account"
-	ToolsetStatus    = "status"
-)
+// Toolset is a group of tools an operator can enable as one (the way
+// github-mcp-server groups its tools). The catalog declares its toolsets and
+// their order; each Tool names the one it belongs to.
+type Toolset struct {
+	Name        string
+	Description string
+}
 
-// Toolsets lists every toolset name in a stable order.
-var Toolsets = []string{ToolsetMessages, ToolsetMedia, ToolsetTemplates, ToolsetAccount, ToolsetStatus}
+// About is what a catalog says about itself to the surfaces that serve it:
+// the server's name, what its tools reach, the opening of the instructions
+// given to a model, and its toolsets in their documented order.
+type About struct {
+	// Name is announced at MCP initialize and titles the OpenAPI document.
+	Name string
+	// API names what the tools reach, for messages ("nothing was sent to
+	// <API>") and the OpenAPI text.
+	API string
+	// Instructions open the instructions given to the model; the enabled
+	// tools' Hints follow.
+	Instructions string
+	// Toolsets describe the catalog's toolsets, in order.
+	Toolsets []Toolset
+}
 
 // Annotations is the complete MCP annotation set. All four are always set:
 // mcp-go's defaults are pessimistic (destructive) and clients read them.
@@ -45,6 +60,11 @@ type Tool struct {
 	Description string
 	Toolset     string
 	Annotations Annotations
+	// Hints are paragraphs of the server's instructions that this tool
+	// brings: given to the model only while the tool is enabled, so a
+	// renamed or filtered tool cannot leave a stale hint. Tools that share a
+	// hint carry the same text; the server gives it once.
+	Hints []string
 	// ListData marks the list tools whose data is an array.
 	ListData     bool
 	InputSchema  json.RawMessage
@@ -63,17 +83,7 @@ func (t Tool) Call(ctx context.Context, args json.RawMessage) Result {
 }
 
 // Paging is the Graph API cursor block, passed through for list tools.
-type Paging struct {
-	Cursors  *Cursors `json:"cursors,omitempty"`
-	Next     string   `json:"next,omitempty"`
-	Previous string   `json:"previous,omitempty"`
-}
-
-// Cursors are Graph's before/after cursors.
-type Cursors struct {
-	Before string `json:"before,omitempty"`
-	After  string `json:"after,omitempty"`
-}
+type Paging = cloudapi.Paging
 
 // Result is the envelope every tool returns, as structuredContent and as text.
 type Result struct {
@@ -90,28 +100,28 @@ type Result struct {
 	Kind ErrorKind `json:"-"`
 }
 
-// ErrorKind classifies failures.
-type ErrorKind string
+// ErrorKind classifies failures; the kinds are declared in internal/failure
+// so packages like graph can name them without importing us.
+type ErrorKind = failure.Kind
 
-// Failure kinds.
+// Failure kinds (see internal/failure).
 const (
-	KindInvalidInput   ErrorKind = "invalid_input"   // nothing was sent
-	KindAPI            ErrorKind = "api_error"       // the Graph API answered an error
-	KindOutcomeUnknown ErrorKind = "outcome_unknown" // a write may have been processed
-	KindUnavailable    ErrorKind = "unavailable"     // the API or the store could not be reached
-	KindFailed         ErrorKind = "failed"          // anything else (configuration, internal)
+	KindInvalidInput   = failure.InvalidInput
+	KindAPI            = failure.API
+	KindOutcomeUnknown = failure.OutcomeUnknown
+	KindUnavailable    = failure.Unavailable
+	KindFailed         = failure.Failed
 )
 
-// Kinded is implemented by errors that know their kind. It returns a plain
-// string (one of the Kind* values) so packages like graph need not import us.
+// Kinded is implemented by errors that know their kind.
 type Kinded interface {
-	ErrorKind() string
+	ErrorKind() failure.Kind
 }
 
 func kindOf(err error) ErrorKind {
 	var k Kinded
 	if errors.As(err, &k) {
-		return ErrorKind(k.ErrorKind())
+		return k.ErrorKind()
 	}
 	return KindFailed
 }
@@ -134,6 +144,8 @@ type Def[In, Out any] struct {
 	Description string
 	Toolset     string
 	Annotations Annotations
+	// Hints: see Tool.Hints.
+	Hints []string
 	// Example is a valid input for docs and tests.
 	Example string
 	// Data, when set, is a value whose type documents data in the output
@@ -154,6 +166,7 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		Description:  d.Description,
 		Toolset:      d.Toolset,
 		Annotations:  d.Annotations,
+		Hints:        d.Hints,
 		ListData:     list,
 		InputSchema:  InputSchema[In](),
 		OutputSchema: outputSchema[Out](d.Data, list),
@@ -219,7 +232,7 @@ type Describer interface {
 }
 
 // DataError is implemented by errors that carry details worth returning in
-// data on failure (catalog.md: "{} on failure unless details help").
+// data on failure (docs/cloud-api.md#the-catalog: "{} on failure unless details help").
 type DataError interface {
 	FailureData() map[string]any
 }

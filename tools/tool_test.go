@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
@@ -34,7 +35,7 @@ func (describedErr) FailureData() map[string]any {
 
 func echoTool(handler func(ctx context.Context, in *echoIn) (*echoOut, error)) tools.Tool {
 	return tools.New(tools.Def[echoIn, *echoOut]{
-		Name: "TEST_ECHO", Title: "Echo", Description: "echoes", Toolset: tools.ToolsetMessages,
+		Name: "TEST_ECHO", Title: "Echo", Description: "echoes", Toolset: "messages",
 		Annotations: tools.Annotations{ReadOnly: true, OpenWorld: false},
 		Example:     `{"to_number":"+16505551234","phone_number_id":"1","text":"hi"}`,
 		Handler:     handler,
@@ -121,7 +122,7 @@ func TestNewEnvelope(t *testing.T) {
 func TestListEnvelope(t *testing.T) {
 	t.Run("paging and nil data", func(t *testing.T) {
 		tl := listTool(func(ctx context.Context, in *struct{}) ([]echoOut, error) {
-			tools.SetPaging(ctx, &tools.Paging{Cursors: &tools.Cursors{After: "A"}, Next: "n"})
+			tools.SetPaging(ctx, &cloudapi.Paging{Cursors: &cloudapi.Cursors{After: "A"}, Next: "n"})
 			return nil, nil
 		})
 		if !tl.ListData {

@@ -29,7 +29,7 @@ type InputError struct {
 }
 
 // ErrorKind classifies the failure for transports that map it (REST).
-func (e *InputError) ErrorKind() string { return string(KindInvalidInput) }
+func (e *InputError) ErrorKind() ErrorKind { return KindInvalidInput }
 
 func (e *InputError) Error() string {
 	parts := make([]string, len(e.Fields))

@@ -229,7 +229,7 @@ func TestInputError(t *testing.T) {
 
 func TestLanguageCodes(t *testing.T) {
 	if n := len(tools.LanguageCodes); n != 111 {
-		t.Errorf("%d language codes, want Meta's 111 (cloudapi.md §4)", n)
+		t.Errorf("%d language codes, want Meta's 111 (docs/cloud-api.md#template-language-codes)", n)
 	}
 	for _, c := range []string{"en_US", "en", "pt_BR", "es_MX", "prs_AF", "zh_HK", "ka", "be_BY"} {
 		if !tools.LanguageCodes[c] {

@@ -25,6 +25,12 @@ func Tools(st store.Store) []tools.Tool {
 	return []tools.Tool{getMessageStatus(st), statusTrigger(st)}
 }
 
+// ToolsetStatus is the toolset of the status tools.
+const ToolsetStatus = "status"
+
+// hintStatus is the instruction hint both status tools carry.
+const hintStatus = "Delivery statuses (sent, delivered, read, failed) arrive later from Meta's webhook: check message ids with WHATSAPP_GET_MESSAGE_STATUS, or poll WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER with the phone_number_id and pass back the cursor it returns."
+
 // Both tools read this server's own store: nothing goes to Meta, nothing is
 // changed, and the world outside the server is not consulted.
 var storeRead = tools.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
@@ -50,7 +56,7 @@ func (e *storeError) Describe() string {
 
 // --- WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER ---------------------------------
 
-// Status values Meta sends in statuses[].status (cloudapi.md §7.3).
+// Status values Meta sends in statuses[].status (docs/cloud-api.md#status-updates).
 const statusValues = "sent delivered read failed played"
 
 // StatusTriggerInput is the input of WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER:
@@ -240,7 +246,8 @@ func statusTrigger(st store.Store) tools.Tool {
 	return tools.New(tools.Def[StatusTriggerInput, *StatusTriggerData]{
 		Name:        "WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER",
 		Title:       "Poll message status updates",
-		Toolset:     tools.ToolsetStatus,
+		Toolset:     ToolsetStatus,
+		Hints:       []string{hintStatus},
 		Description: triggerDescription,
 		Annotations: storeRead,
 		Example:     `{"phone_number_id":"106540352242922","status_filter":"failed","max_results":20}`,
@@ -315,7 +322,7 @@ type StatusChange struct {
 
 // statusRank orders statuses by how far the message got. Meta's webhooks
 // arrive out of order (read before delivered, sent after delivered, failed
-// after sent; cloudapi.md §7.3), so the status to report is the most advanced
+// after sent; docs/cloud-api.md#delivery-semantics), so the status to report is the most advanced
 // one, never simply the last to arrive:
 //
 //   - failed is final and outranks everything: a message that failed after
@@ -421,7 +428,8 @@ func getMessageStatus(st store.Store) tools.Tool {
 	return tools.New(tools.Def[GetMessageStatusInput, *MessageStatusData]{
 		Name:    "WHATSAPP_GET_MESSAGE_STATUS",
 		Title:   "Get the status of sent messages",
-		Toolset: tools.ToolsetStatus,
+		Toolset: ToolsetStatus,
+		Hints:   []string{hintStatus},
 		Description: "Answer \"did my message arrive?\": for up to 100 message ids (data.message_id of the send tools), the most advanced status received so far (failed, played, read, delivered or sent), whether it was delivered, the error when it failed, and its full history, in the order asked. " +
 			"A successful send only means Meta accepted the message; statuses come later, from Meta's webhooks received and stored by this server, so they need the operator to have pointed Meta's webhook at this server. " +
 			"known=false means no status arrived yet: the message may still be in flight, so ask again a few seconds later. " +

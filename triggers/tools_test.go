@@ -663,7 +663,7 @@ func TestStatusToolsDeclaration(t *testing.T) {
 	}
 	want := tools.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}
 	for _, tl := range ts {
-		if tl.Title == "" || tl.Toolset != tools.ToolsetStatus || tl.Annotations != want || tl.ListData {
+		if tl.Title == "" || tl.Toolset != triggers.ToolsetStatus || tl.Annotations != want || tl.ListData {
 			t.Errorf("%s: title %q, toolset %q, annotations %+v, list %v", tl.Name, tl.Title, tl.Toolset, tl.Annotations, tl.ListData)
 		}
 		var in, out map[string]any
@@ -705,7 +705,7 @@ func TestStatusToolsDeclaration(t *testing.T) {
 	}
 	slices.Sort(names)
 	if want := []string{"cursor", "interval", "max_results", "phone_number_id", "status_filter"}; !slices.Equal(names, want) {
-		t.Errorf("trigger inputs %v, want %v (catalog.md plus cursor)", names, want)
+		t.Errorf("trigger inputs %v, want %v (docs/cloud-api.md#the-catalog plus cursor)", names, want)
 	}
 	if !slices.Equal(trig.Required, []string{"phone_number_id"}) {
 		t.Errorf("trigger required %v", trig.Required)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 )
 
@@ -36,6 +37,9 @@ type WebhookConfig struct {
 	// Logger receives counts and ids only, never secrets or message content;
 	// nil discards.
 	Logger *slog.Logger
+	// Now is the clock that stamps each stored event's ReceivedAt (tests);
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // Signature errors, as returned by VerifySignature.
@@ -47,8 +51,6 @@ var (
 // ErrUnknownObject is returned (wrapped) by ParsePayload for a payload whose
 // object is not "whatsapp_business_account".
 var ErrUnknownObject = errors.New("triggers: not a whatsapp_business_account webhook")
-
-const signatureHeader = "X-Hub-Signature-256"
 
 // VerifySignature checks header ("sha256=<hex>", the X-Hub-Signature-256
 // value) against the HMAC-SHA256 of the raw body under appSecret. It must see
@@ -223,6 +225,7 @@ type webhook struct {
 	noToken bool
 	maxBody int64
 	log     *slog.Logger
+	now     func() time.Time
 }
 
 // NewWebhook returns the handler for Meta's callback URL: GET answers the
@@ -237,6 +240,10 @@ func NewWebhook(st store.Store, cfg WebhookConfig) http.Handler {
 		noToken: cfg.VerifyToken == "",
 		maxBody: cfg.MaxBody,
 		log:     cfg.Logger,
+		now:     cfg.Now,
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
@@ -288,7 +295,8 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	received := h.now()
+	start := time.Now() // for the duration logged, which a test's fixed clock would zero
 	if r.ContentLength > h.maxBody {
 		h.log.Warn("webhook: body too large", "content_length", r.ContentLength, "max", h.maxBody)
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -299,7 +307,7 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	sig := r.Header.Get(signatureHeader)
+	sig := r.Header.Get(cloudapi.SignatureHeader)
 	if sig == "" {
 		h.log.Warn("webhook: delivery refused", "err", ErrMissingSignature, "remote", r.RemoteAddr)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
@@ -322,7 +330,7 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	batch, rep, err := parse(body, start)
+	batch, rep, err := parse(body, received)
 	if errors.Is(err, ErrUnknownObject) {
 		// Signed by Meta but not for us: 200, or Meta would retry it for days.
 		h.log.Warn("webhook: ignored delivery", "err", err)

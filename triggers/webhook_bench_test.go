@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
@@ -51,7 +52,7 @@ func BenchmarkWebhookPOST(b *testing.B) {
 		n++
 		body := whBenchBody(n)
 		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", whSign(whSecret, body))
+		req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(whSecret, body))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
@@ -91,7 +92,7 @@ func BenchmarkWebhookParallel(b *testing.B) {
 					body := whBenchBody(seq.Add(1))
 					req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhook", bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("X-Hub-Signature-256", whSign(whSecret, body))
+					req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(whSecret, body))
 					start := time.Now()
 					resp, err := client.Do(req)
 					if err != nil {

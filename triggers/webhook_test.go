@@ -3,9 +3,6 @@ package triggers_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +15,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/syncbuf"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
@@ -49,12 +47,6 @@ func whFixture(t testing.TB, name string) (body []byte, sig string) {
 	return body, string(s)
 }
 
-func whSign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 func whOpenStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"))
@@ -65,28 +57,10 @@ func whOpenStore(t testing.TB) store.Store {
 	return st
 }
 
-// syncBuffer lets the handler log while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type whEnv struct {
 	st   store.Store // the real SQLite store the handler writes to
 	h    http.Handler
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // whNew builds the handler over st (a fresh SQLite store when nil) and checks
@@ -96,7 +70,7 @@ func whNew(t *testing.T, st store.Store, edit func(*triggers.WebhookConfig)) *wh
 	if st == nil {
 		st = whOpenStore(t)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := triggers.WebhookConfig{
 		AppSecret:   whSecret,
 		VerifyToken: whToken,
@@ -120,7 +94,7 @@ func (e *whEnv) post(body []byte, sig string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set(cloudapi.SignatureHeader, sig)
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
@@ -241,7 +215,7 @@ func TestVerifySignature(t *testing.T) {
 	}{
 		{"missing", whSecret, body, "", triggers.ErrMissingSignature},
 		{"other secret", "another-secret", body, sig, triggers.ErrBadSignature},
-		{"empty secret", "", body, whSign("", body), triggers.ErrBadSignature},
+		{"empty secret", "", body, cloudapi.SignWebhook("", body), triggers.ErrBadSignature},
 		{"tampered body", whSecret, tampered, sig, triggers.ErrBadSignature},
 		{"no prefix", whSecret, body, strings.TrimPrefix(sig, "sha256="), triggers.ErrBadSignature},
 		{"sha1 prefix", whSecret, body, "sha1=" + strings.TrimPrefix(sig, "sha256="), triggers.ErrBadSignature},
@@ -293,14 +267,14 @@ func TestWebhookPOSTSignature(t *testing.T) {
 		want   int
 	}{
 		{"good", whSecret, body, sig, 200},
-		{"wrong", whSecret, body, whSign("another-secret", body), 401},
+		{"wrong", whSecret, body, cloudapi.SignWebhook("another-secret", body), 401},
 		{"missing", whSecret, body, "", 401},
 		{"malformed", whSecret, body, "sha256=not-hex", 401},
 		{"bare hex", whSecret, body, strings.TrimPrefix(sig, "sha256="), 401},
 		{"tampered", whSecret, bytes.Replace(body, []byte("16505551234"), []byte("16505559999"), 1), sig, 401},
 		{"re-serialised body", whSecret, reserialised, sig, 401},
 		// Anyone can compute an HMAC under the empty key: no secret, no entry.
-		{"no app secret configured", "", body, whSign("", body), 401},
+		{"no app secret configured", "", body, cloudapi.SignWebhook("", body), 401},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -335,7 +309,7 @@ func TestWebhookPOSTTooLarge(t *testing.T) {
 		env := whNew(t, nil, small)
 		req := httptest.NewRequest(http.MethodPost, "/webhook", io.MultiReader(bytes.NewReader(body)))
 		req.ContentLength = -1
-		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set(cloudapi.SignatureHeader, sig)
 		rec := httptest.NewRecorder()
 		env.h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusRequestEntityTooLarge {
@@ -346,7 +320,7 @@ func TestWebhookPOSTTooLarge(t *testing.T) {
 	t.Run("default limit", func(t *testing.T) {
 		env := whNew(t, nil, nil)
 		huge := bytes.Repeat([]byte(" "), triggers.DefaultMaxBody+1)
-		if rec := env.post(huge, whSign(whSecret, huge)); rec.Code != http.StatusRequestEntityTooLarge {
+		if rec := env.post(huge, cloudapi.SignWebhook(whSecret, huge)); rec.Code != http.StatusRequestEntityTooLarge {
 			t.Fatalf("code %d, want 413", rec.Code)
 		}
 	})
@@ -358,7 +332,7 @@ func TestWebhookPOSTTooLarge(t *testing.T) {
 		defer srv.Close()
 		big := append(bytes.Repeat([]byte(" "), 4096), body...)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(big))
-		req.Header.Set("X-Hub-Signature-256", whSign(whSecret, big))
+		req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(whSecret, big))
 		resp, err := srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -506,6 +480,47 @@ func TestWebhookPOSTInbound(t *testing.T) {
 	}
 }
 
+// The webhook stamps what it stores with its clock, read once per delivery.
+func TestWebhookReceivedAtFromClock(t *testing.T) {
+	base := time.Date(2030, 1, 2, 3, 4, 5, 678901234, time.FixedZone("X", 5*3600))
+	var calls atomic.Int64
+	env := whNew(t, nil, func(c *triggers.WebhookConfig) {
+		c.Now = func() time.Time { return base.Add(time.Duration(calls.Add(1)-1) * time.Hour) }
+	})
+	// Stored times keep microseconds, in UTC.
+	want := func(delivery int) time.Time {
+		return base.Add(time.Duration(delivery) * time.Hour).UTC().Truncate(time.Microsecond)
+	}
+
+	env.postFixture(t, "status_sent", 200)
+	env.postFixture(t, "status_delivered", 200)
+	got := env.statuses(t, store.Query{})
+	if len(got) != 2 {
+		t.Fatalf("%d events stored, want 2", len(got))
+	}
+	for i, e := range got {
+		if !e.ReceivedAt.Equal(want(i)) {
+			t.Errorf("delivery %d (%s): ReceivedAt = %v, want the clock's %v", i, e.Status, e.ReceivedAt, want(i))
+		}
+	}
+
+	// An inbound message without a timestamp: its arrival, the clock's time,
+	// is when the customer last wrote.
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"` + whWABA + `","changes":[{"field":"messages",` +
+		`"value":{"metadata":{"display_phone_number":"15550783881","phone_number_id":"` + whPhone + `"},` +
+		`"messages":[{"from":"16505551234","id":"wamid.clock-inbound","type":"text"}]}}]}]}`)
+	if rec := env.post(body, cloudapi.SignWebhook(whSecret, body)); rec.Code != 200 {
+		t.Fatalf("POST inbound: %d %q", rec.Code, rec.Body.String())
+	}
+	last, ok, err := env.st.LastInbound(context.Background(), whPhone, "16505551234")
+	if err != nil || !ok || !last.Equal(want(2)) {
+		t.Fatalf("LastInbound = %v, %v, %v; want the clock's %v", last, ok, err, want(2))
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("the clock was read %d times for 3 deliveries, want 3", n)
+	}
+}
+
 func TestWebhookPOSTIgnoredDeliveries(t *testing.T) {
 	for _, tc := range []struct{ fixture, logHas string }{
 		{"template_status_update", "message_template_status_update"}, // other field: counted at debug
@@ -530,7 +545,7 @@ func TestWebhookPOSTInvalidJSON(t *testing.T) {
 		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{}}]}]`, // truncated
 	} {
 		env := whNew(t, nil, nil)
-		if rec := env.post([]byte(body), whSign(whSecret, []byte(body))); rec.Code != http.StatusBadRequest {
+		if rec := env.post([]byte(body), cloudapi.SignWebhook(whSecret, []byte(body))); rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: code %d, want 400", body, rec.Code)
 		}
 		env.wantEmpty(t)
@@ -625,7 +640,7 @@ func TestWebhookAcknowledgesOnlyAfterSave(t *testing.T) {
 			readable = err == nil && len(evs) == 1
 		}}
 		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set(cloudapi.SignatureHeader, sig)
 		env.h.ServeHTTP(w, req)
 		if w.Code != 200 || !readable {
 			t.Fatalf("code %d, event readable at WriteHeader: %v; want 200 after the event is stored", w.Code, readable)
@@ -640,7 +655,7 @@ func TestWebhookAcknowledgesOnlyAfterSave(t *testing.T) {
 		done := make(chan int, 1)
 		go func() {
 			req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
-			req.Header.Set("X-Hub-Signature-256", sig)
+			req.Header.Set(cloudapi.SignatureHeader, sig)
 			resp, err := srv.Client().Do(req)
 			if err != nil {
 				done <- -1

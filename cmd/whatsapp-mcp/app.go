@@ -14,7 +14,9 @@ import (
 	"sync"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/version"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
@@ -96,7 +98,7 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 	opts := []graph.Option{
 		graph.WithBaseURL(cfg.GraphURL),
 		graph.WithAPIVersion(cfg.APIVersion),
-		graph.WithUserAgent("whatsapp-mcp/" + server.BuildVersion()),
+		graph.WithUserAgent(catalog.About.Name + "/" + version.Short()),
 		graph.WithLogger(a.log.With("component", "graph")),
 	}
 	if cfg.AppSecretProof {
@@ -116,7 +118,7 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		// look configured and panic on the first send.
 		deps.Window = a.st
 	}
-	cat, err := withOverrides(catalog(deps, a.st), cfg)
+	cat, err := withOverrides(catalog.Tools(deps, a.st), cfg)
 	if err != nil {
 		return a, err
 	}
@@ -130,6 +132,9 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 
 func (a *app) serverOptions() server.Options {
 	return server.Options{
+		About:        catalog.About,
+		Version:      version.Short(),
+		TokenSource:  "WHATSAPP_MCP_TOKEN",
 		Toolsets:     a.cfg.Toolsets,
 		Tools:        a.cfg.Tools,
 		ExcludeTools: a.cfg.ExcludeTools,
@@ -165,12 +170,6 @@ func withOverrides(cat []tools.Tool, cfg *config) ([]tools.Tool, error) {
 		return nil, usagef("tool descriptions: %v", err)
 	}
 	return cat, nil
-}
-
-// catalog is every tool of the product: the nineteen actions and the
-// status tools. st may be nil (listing the catalog, stdio without a store).
-func catalog(deps *actions.Deps, st store.Store) []tools.Tool {
-	return server.Catalog(deps, triggers.Tools(st))
 }
 
 // startSandbox runs the emulator on its own loopback listener and points

@@ -12,13 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/syncbuf"
 )
 
 // binPath is the whatsapp-mcp binary built by TestMain, so these tests
@@ -51,24 +52,6 @@ func binEnv(t *testing.T, kv ...string) []string {
 	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_DATA_HOME=" + filepath.Join(home, "data")}, kv...)
 }
 
-// syncBuffer collects a process's stderr for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStdioBinary speaks raw JSON-RPC to `whatsapp-mcp stdio` over pipes and
 // checks that stdout carries nothing but JSON-RPC messages.
 func TestStdioBinary(t *testing.T) {
@@ -79,7 +62,7 @@ func TestStdioBinary(t *testing.T) {
 	cmd.Env = binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_WABA_ID="+testWABA)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -175,7 +158,7 @@ func freeAddr(t *testing.T) string {
 type httpProcess struct {
 	cmd    *exec.Cmd
 	base   string
-	output *syncBuffer
+	output *syncbuf.Buffer
 	exited chan error
 }
 
@@ -184,7 +167,7 @@ type httpProcess struct {
 func startHTTP(t *testing.T, ctx context.Context, envv []string, args ...string) *httpProcess {
 	t.Helper()
 	addr := freeAddr(t)
-	p := &httpProcess{base: "http://" + addr, output: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &httpProcess{base: "http://" + addr, output: &syncbuf.Buffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.CommandContext(ctx, binPath, append([]string{"http", "--addr", addr}, args...)...)
 	p.cmd.Env = envv
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
@@ -388,7 +371,7 @@ func TestStdioSandboxBinary(t *testing.T) {
 	cmd := exec.CommandContext(ctx, binPath, "stdio", "--sandbox")
 	cmd.Env = binEnv(t)
 	stdin, _ := cmd.StdinPipe()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

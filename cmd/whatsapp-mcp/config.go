@@ -68,9 +68,12 @@ const (
 // setting is one configuration value: its flag (none for secrets), its env
 // twin, its default, and how it is stored.
 type setting struct {
-	flag    string // "" = environment only (secrets)
-	env     string
-	def     string
+	flag string // "" = environment only (secrets)
+	env  string
+	def  string
+	// defDoc describes a default that is not a plain value (computed, or
+	// a requirement), for the README.
+	defDoc  string
 	usage   string
 	cmds    int
 	isBool  bool
@@ -104,17 +107,17 @@ func boolean(p func(*config) *bool) func(*config, string) error {
 
 // settings is the whole configuration surface, in help order.
 var settings = []setting{
-	{env: "WHATSAPP_ACCESS_TOKEN", secret: true, cmds: forAPI,
+	{env: "WHATSAPP_ACCESS_TOKEN", secret: true, cmds: forAPI, defDoc: "required unless --sandbox",
 		usage: "Meta access token (a system-user token) for the Graph API",
 		apply: str(func(c *config) *string { return &c.AccessToken })},
 	{env: "WHATSAPP_APP_SECRET", secret: true, cmds: forServe | forCall,
-		usage: "Meta app secret: verifies webhook signatures (X-Hub-Signature-256)",
+		usage: "Meta app secret: verifies webhook signatures (X-Hub-Signature-256); with --appsecret-proof it also signs Graph calls",
 		apply: str(func(c *config) *string { return &c.AppSecret })},
 	{env: "WHATSAPP_VERIFY_TOKEN", secret: true, cmds: forServe,
 		usage: "the verify token typed in Meta's App Dashboard for the webhook handshake",
 		apply: str(func(c *config) *string { return &c.VerifyToken })},
 	{env: "WHATSAPP_MCP_TOKEN", secret: true, cmds: forHTTP,
-		usage: "when set, /mcp requires 'Authorization: Bearer <token>'",
+		usage: "when set, /mcp and the REST face /v1/ require 'Authorization: Bearer <token>'",
 		apply: str(func(c *config) *string { return &c.MCPToken })},
 
 	{flag: "waba-id", env: "WHATSAPP_WABA_ID", cmds: forAPI,
@@ -129,12 +132,12 @@ var settings = []setting{
 	{flag: "media-dir", env: "WHATSAPP_MEDIA_DIR", cmds: forAPI,
 		usage: "the only directory media uploads may read and downloads may write (empty disables both)",
 		apply: str(func(c *config) *string { return &c.MediaDir })},
-	{flag: "store", env: "WHATSAPP_STORE", cmds: forAPI,
-		usage:   "event store: file:/path/events.db (SQLite) or postgres://… (default: SQLite under the user data dir)",
+	{flag: "store", env: "WHATSAPP_STORE", cmds: forAPI, defDoc: "SQLite under the user data dir ($XDG_DATA_HOME/whatsapp-mcp/); a temporary one with --sandbox",
+		usage:   "event store: file:/path/events.db (SQLite) or postgres://… (shared by replicas)",
 		apply:   str(func(c *config) *string { return &c.Store }),
 		present: func(c *config) { c.storeSet = true }},
-	{flag: "toolsets", env: "WHATSAPP_TOOLSETS", cmds: forAll,
-		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status (default all)",
+	{flag: "toolsets", env: "WHATSAPP_TOOLSETS", cmds: forAll, defDoc: "all",
+		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status",
 		apply: list(func(c *config) *[]string { return &c.Toolsets })},
 	{flag: "tools", env: "WHATSAPP_TOOLS", cmds: forAll,
 		usage: "comma-separated tools to enable on top of --toolsets (alone: only these)",
@@ -146,7 +149,7 @@ var settings = []setting{
 		usage: "serve only read-only tools (wins over every other filter)",
 		apply: boolean(func(c *config) *bool { return &c.ReadOnly })},
 	{flag: "addr", env: "WHATSAPP_HTTP_ADDR", def: "127.0.0.1:8080", cmds: forHTTP,
-		usage: "listen address for /mcp, /healthz and /webhook",
+		usage: "listen address for /mcp, the REST face /v1/, /healthz and /webhook",
 		apply: str(func(c *config) *string { return &c.Addr })},
 	{flag: "webhook-addr", env: "WHATSAPP_WEBHOOK_ADDR", cmds: forStdio,
 		usage: "also serve Meta's webhook at http://<addr>/webhook (stdio mode)",
@@ -328,6 +331,8 @@ func printUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
 		def := ""
 		if s.def != "" {
 			def = " (default " + s.def + ")"
+		} else if s.defDoc != "" {
+			def = " (default: " + s.defDoc + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", name, s.env, s.usage, def)
 	}

@@ -21,7 +21,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/whatsapp-mcp/whatsapp-mcp/server"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/version"
 )
 
 // Exit statuses.
@@ -111,7 +111,7 @@ func printMainUsage(w io.Writer) {
 Usage: whatsapp-mcp <command> [flags]
 
 Commands:
-`, server.BuildVersion())
+`, version.Short())
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
@@ -131,6 +131,6 @@ func runVersion(_ context.Context, args []string, _ env, s stdio) error {
 	if len(args) > 0 {
 		return usagef("version: takes no arguments")
 	}
-	fmt.Fprintf(s.out, "whatsapp-mcp %s %s/%s %s\n", server.BuildVersion(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(s.out, "whatsapp-mcp %s %s/%s %s\n", version.Long(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	return nil
 }

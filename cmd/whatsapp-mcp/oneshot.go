@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -52,7 +52,7 @@ func runTools(_ context.Context, args []string, getenv env, s stdio) error {
 	}
 	// Listing needs no Graph client or store: the tools only keep them for
 	// their calls.
-	cat, err := withOverrides(catalog(&actions.Deps{}, nil), cfg)
+	cat, err := withOverrides(catalog.Declarations(), cfg)
 	if err != nil {
 		return err
 	}
@@ -61,6 +61,7 @@ func runTools(_ context.Context, args []string, getenv env, s stdio) error {
 		return err
 	}
 	srv, err := server.New(cat, server.Options{
+		About:    catalog.About,
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, ExcludeTools: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
 		Logger: newLogger(s.err, cfg.LogLevel),
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/version"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 )
@@ -84,7 +85,7 @@ func runStdio(ctx context.Context, args []string, getenv env, s stdio) error {
 	if a.sb != nil {
 		printSandboxBanner(s.err, "stdio (this process's stdin/stdout)", a.sbURL, hookURL, cfg.APIVersion)
 	}
-	a.log.Info("serving MCP over stdio", "tools", len(a.srv.Tools()), "version", server.BuildVersion())
+	a.log.Info("serving MCP over stdio", "tools", len(a.srv.Tools()), "version", version.Short())
 	return a.srv.ServeStdio(ctx, s.in, s.out)
 }
 
@@ -119,7 +120,7 @@ func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
 		printSandboxBanner(s.err, base+"/mcp", a.sbURL, base, cfg.APIVersion)
 	}
 	a.log.Info("serving MCP over streamable HTTP", "url", base+"/mcp", "webhook", base+"/webhook", "rest", base+server.RESTPrefix,
-		"tools", len(a.srv.Tools()), "auth", cfg.MCPToken != "", "version", server.BuildVersion())
+		"tools", len(a.srv.Tools()), "auth", cfg.MCPToken != "", "version", version.Short())
 	if err := a.srv.Serve(ctx, ln, routes...); err != nil {
 		return err
 	}

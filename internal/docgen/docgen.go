@@ -16,10 +16,17 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
-// The README markers; everything between them is generated.
-const (
-	BeginMarker = "<!-- BEGIN GENERATED TOOLS -->"
-	EndMarker   = "<!-- END GENERATED TOOLS -->"
+// Markers delimit a generated region of a document: everything between
+// them is rewritten by the generator and checked by a staleness test.
+type Markers struct{ Begin, End string }
+
+// The README's generated regions.
+var (
+	// ToolMarkers hold the tool reference (Render).
+	ToolMarkers = Markers{"<!-- BEGIN GENERATED TOOLS -->", "<!-- END GENERATED TOOLS -->"}
+	// ConfigMarkers hold the configuration table (rendered by the command
+	// from its settings declaration).
+	ConfigMarkers = Markers{"<!-- BEGIN GENERATED CONFIGURATION -->", "<!-- END GENERATED CONFIGURATION -->"}
 )
 
 // maxEnum is the longest enum listed in full; longer ones (language codes)
@@ -29,12 +36,12 @@ const maxEnum = 12
 // Render renders the tool reference: a summary table, then for each
 // toolset (in tools.Toolsets order) each tool with its title, description,
 // an inputs table (name, type, required/optional, description,
-// constraints), annotations, schema file and example input. toolsetDocs
-// describes the toolsets (may be nil).
-func Render(catalog []tools.Tool, toolsetDocs map[string]string) ([]byte, error) {
+// constraints), annotations, schema file and example input. toolsets
+// orders and describes the toolsets (may be nil).
+func Render(catalog []tools.Tool, toolsets []tools.Toolset) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("<!-- Generated from the tool declarations by `go generate ./...`; do not edit by hand. -->\n\n")
-	groups := group(catalog)
+	groups := group(catalog, toolsets)
 	fmt.Fprintf(&b, "%d tools in %d toolsets. Each returns the envelope `{successful, data, error}`; full input and output schemas are in [`schemas/`](schemas/).\n\n", len(catalog), len(groups))
 
 	b.WriteString("| Tool | Toolset | What it does | Read-only |\n|---|---|---|---|\n")
@@ -50,7 +57,7 @@ func Render(catalog []tools.Tool, toolsetDocs map[string]string) ([]byte, error)
 
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n### Toolset `%s`\n\n", g.name)
-		if d := toolsetDocs[g.name]; d != "" {
+		if d := g.doc; d != "" {
 			b.WriteString(text(d) + "\n")
 		}
 		for _, t := range g.tools {
@@ -63,16 +70,18 @@ func Render(catalog []tools.Tool, toolsetDocs map[string]string) ([]byte, error)
 }
 
 type toolGroup struct {
-	name  string
-	tools []tools.Tool
+	name, doc string
+	tools     []tools.Tool
 }
 
 // group orders tools by toolset (documented toolsets first), keeping
 // catalog order inside each.
-func group(catalog []tools.Tool) []toolGroup {
+func group(catalog []tools.Tool, toolsets []tools.Toolset) []toolGroup {
 	var order []string
-	for _, ts := range tools.Toolsets {
-		order = append(order, ts)
+	docs := map[string]string{}
+	for _, ts := range toolsets {
+		order = append(order, ts.Name)
+		docs[ts.Name] = ts.Description
 	}
 	for _, t := range catalog {
 		if !slices.Contains(order, t.Toolset) {
@@ -81,7 +90,7 @@ func group(catalog []tools.Tool) []toolGroup {
 	}
 	var out []toolGroup
 	for _, ts := range order {
-		g := toolGroup{name: ts}
+		g := toolGroup{name: ts, doc: docs[ts]}
 		for _, t := range catalog {
 			if t.Toolset == ts {
 				g.tools = append(g.tools, t)
@@ -391,35 +400,34 @@ func cell(s string) string {
 // anchor is GitHub's heading anchor of a "#### NAME" heading.
 func anchor(name string) string { return strings.ToLower(name) }
 
-// Splice replaces what is between the markers of readme with region (the
-// markers stay, each on its own line). It fails when the markers are
-// missing, repeated or out of order.
-func Splice(readme, region []byte) ([]byte, error) {
-	begin := bytes.Index(readme, []byte(BeginMarker))
-	end := bytes.Index(readme, []byte(EndMarker))
+// Splice returns doc with the region between m's markers replaced by
+// region. It fails unless each marker is there exactly once, Begin first.
+func Splice(doc, region []byte, m Markers) ([]byte, error) {
+	begin := bytes.Index(doc, []byte(m.Begin))
+	end := bytes.Index(doc, []byte(m.End))
 	switch {
 	case begin < 0 || end < 0:
-		return nil, fmt.Errorf("docgen: README has no %s … %s markers", BeginMarker, EndMarker)
-	case bytes.Count(readme, []byte(BeginMarker)) > 1 || bytes.Count(readme, []byte(EndMarker)) > 1:
-		return nil, errors.New("docgen: README has the tool markers more than once")
+		return nil, fmt.Errorf("docgen: the document has no %s … %s markers", m.Begin, m.End)
+	case bytes.Count(doc, []byte(m.Begin)) > 1 || bytes.Count(doc, []byte(m.End)) > 1:
+		return nil, fmt.Errorf("docgen: the document has the %s markers more than once", m.Begin)
 	case end < begin:
-		return nil, fmt.Errorf("docgen: README has %s before %s", EndMarker, BeginMarker)
+		return nil, fmt.Errorf("docgen: the document has %s before %s", m.End, m.Begin)
 	}
 	var out bytes.Buffer
-	out.Write(readme[:begin+len(BeginMarker)])
+	out.Write(doc[:begin+len(m.Begin)])
 	out.WriteString("\n")
 	out.Write(bytes.TrimSpace(region))
 	out.WriteString("\n")
-	out.Write(readme[end:])
+	out.Write(doc[end:])
 	return out.Bytes(), nil
 }
 
-// Region returns what is between the markers of readme, for tests.
-func Region(readme []byte) ([]byte, error) {
-	begin := bytes.Index(readme, []byte(BeginMarker))
-	end := bytes.Index(readme, []byte(EndMarker))
+// Region returns what is between m's markers in doc, for tests.
+func Region(doc []byte, m Markers) ([]byte, error) {
+	begin := bytes.Index(doc, []byte(m.Begin))
+	end := bytes.Index(doc, []byte(m.End))
 	if begin < 0 || end < begin {
-		return nil, fmt.Errorf("docgen: README has no %s … %s markers", BeginMarker, EndMarker)
+		return nil, fmt.Errorf("docgen: the document has no %s … %s markers", m.Begin, m.End)
 	}
-	return readme[begin+len(BeginMarker) : end], nil
+	return doc[begin+len(m.Begin) : end], nil
 }

@@ -33,13 +33,13 @@ type emptyIn struct{}
 func docCatalog() []tools.Tool {
 	return []tools.Tool{
 		tools.New(tools.Def[docIn, map[string]any]{
-			Name: "TEST_SEND", Title: "Send <it>", Description: "Sends to +<digits>.\nSecond line.", Toolset: tools.ToolsetMessages,
+			Name: "TEST_SEND", Title: "Send <it>", Description: "Sends to +<digits>.\nSecond line.", Toolset: "messages",
 			Annotations: tools.Annotations{OpenWorld: true},
 			Example:     `{"to_number":"+16505551234","items":[{"id":"x"}]}`,
 			Handler:     func(context.Context, *docIn) (map[string]any, error) { return nil, nil },
 		}),
 		tools.New(tools.Def[emptyIn, map[string]any]{
-			Name: "TEST_READ", Title: "Read", Description: "Reads.", Toolset: tools.ToolsetAccount,
+			Name: "TEST_READ", Title: "Read", Description: "Reads.", Toolset: "account",
 			Annotations: tools.Annotations{ReadOnly: true, Idempotent: true},
 			Handler:     func(context.Context, *emptyIn) (map[string]any, error) { return nil, nil },
 		}),
@@ -51,7 +51,7 @@ func docCatalog() []tools.Tool {
 }
 
 func TestRender(t *testing.T) {
-	out, err := docgen.Render(docCatalog(), map[string]string{tools.ToolsetMessages: "Messages <b>."})
+	out, err := docgen.Render(docCatalog(), []tools.Toolset{{Name: "messages", Description: "Messages <b>."}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +80,11 @@ func TestRender(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
 	}
-	// Documented toolsets first, in tools.Toolsets order, then the others.
+	// Documented toolsets first, in the order given, then the others.
 	if i, j, k := strings.Index(got, "Toolset `messages`"), strings.Index(got, "Toolset `account`"), strings.Index(got, "Toolset `extra`"); !(i < j && j < k) {
 		t.Errorf("toolset order: messages %d, account %d, extra %d", i, j, k)
 	}
-	again, _ := docgen.Render(docCatalog(), map[string]string{tools.ToolsetMessages: "Messages <b>."})
+	again, _ := docgen.Render(docCatalog(), []tools.Toolset{{Name: "messages", Description: "Messages <b>."}})
 	if string(again) != got {
 		t.Error("Render is not deterministic")
 	}
@@ -95,7 +95,7 @@ func TestRenderLongEnum(t *testing.T) {
 		Lang tools.LanguageCode `json:"language"`
 	}
 	cat := []tools.Tool{tools.New(tools.Def[in, map[string]any]{
-		Name: "TEST_LANG", Title: "Lang", Description: "d", Toolset: tools.ToolsetTemplates,
+		Name: "TEST_LANG", Title: "Lang", Description: "d", Toolset: "templates",
 		Handler: func(context.Context, *in) (map[string]any, error) { return nil, nil },
 	})}
 	out, err := docgen.Render(cat, nil)
@@ -112,37 +112,37 @@ func TestRenderLongEnum(t *testing.T) {
 }
 
 func TestSplice(t *testing.T) {
-	readme := "# Title\n\nintro\n\n" + docgen.BeginMarker + "\nold\nstuff\n" + docgen.EndMarker + "\n\n## After\n"
-	out, err := docgen.Splice([]byte(readme), []byte("\nnew region\n\n"))
+	readme := "# Title\n\nintro\n\n" + docgen.ToolMarkers.Begin + "\nold\nstuff\n" + docgen.ToolMarkers.End + "\n\n## After\n"
+	out, err := docgen.Splice([]byte(readme), []byte("\nnew region\n\n"), docgen.ToolMarkers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# Title\n\nintro\n\n" + docgen.BeginMarker + "\nnew region\n" + docgen.EndMarker + "\n\n## After\n"
+	want := "# Title\n\nintro\n\n" + docgen.ToolMarkers.Begin + "\nnew region\n" + docgen.ToolMarkers.End + "\n\n## After\n"
 	if string(out) != want {
 		t.Errorf("got %q\nwant %q", out, want)
 	}
 	// Idempotent.
-	again, err := docgen.Splice(out, []byte("new region"))
+	again, err := docgen.Splice(out, []byte("new region"), docgen.ToolMarkers)
 	if err != nil || string(again) != want {
 		t.Errorf("second splice: %q %v", again, err)
 	}
-	region, err := docgen.Region(out)
+	region, err := docgen.Region(out, docgen.ToolMarkers)
 	if err != nil || string(region) != "\nnew region\n" {
 		t.Errorf("Region = %q %v", region, err)
 	}
 	// Empty markers on one line, as a fresh README has them.
-	out, err = docgen.Splice([]byte(docgen.BeginMarker+docgen.EndMarker), []byte("x"))
-	if err != nil || string(out) != docgen.BeginMarker+"\nx\n"+docgen.EndMarker {
+	out, err = docgen.Splice([]byte(docgen.ToolMarkers.Begin+docgen.ToolMarkers.End), []byte("x"), docgen.ToolMarkers)
+	if err != nil || string(out) != docgen.ToolMarkers.Begin+"\nx\n"+docgen.ToolMarkers.End {
 		t.Errorf("adjacent markers: %q %v", out, err)
 	}
 
 	for name, bad := range map[string]string{
 		"no markers": "# Title\n",
-		"no end":     docgen.BeginMarker + "\n",
-		"reversed":   docgen.EndMarker + "\n" + docgen.BeginMarker,
-		"twice":      docgen.BeginMarker + docgen.EndMarker + docgen.BeginMarker + docgen.EndMarker,
+		"no end":     docgen.ToolMarkers.Begin + "\n",
+		"reversed":   docgen.ToolMarkers.End + "\n" + docgen.ToolMarkers.Begin,
+		"twice":      docgen.ToolMarkers.Begin + docgen.ToolMarkers.End + docgen.ToolMarkers.Begin + docgen.ToolMarkers.End,
 	} {
-		if _, err := docgen.Splice([]byte(bad), []byte("x")); err == nil {
+		if _, err := docgen.Splice([]byte(bad), []byte("x"), docgen.ToolMarkers); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

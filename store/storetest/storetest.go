@@ -17,22 +17,36 @@ import (
 )
 
 // Factory prepares a fresh, empty location for one test and returns open,
-// which opens a Store there. Calling open again (also while another instance
-// is open) opens the same location: that is how persistence across Close and
-// several writers on one database are tested. Run closes what open returns.
-type Factory func(t *testing.T) (open func() store.Store)
+// which opens a Store there with the options given. Calling open again (also
+// while another instance is open, also from several goroutines at once)
+// opens the same location: that is how persistence across Close, several
+// writers on one database and concurrent migrations are tested. Run closes
+// what open returns.
+type Factory func(t *testing.T) (open func(opts ...store.Option) (store.Store, error))
+
+// OpenAt is the open of a Factory for a location store.Open understands.
+func OpenAt(location string) func(opts ...store.Option) (store.Store, error) {
+	return func(opts ...store.Option) (store.Store, error) {
+		return store.Open(context.Background(), location, opts...)
+	}
+}
+
+// openFunc opens the test's location with the options given; it fails the
+// test on error and closes the store at cleanup.
+type openFunc func(opts ...store.Option) store.Store
 
 // Run runs the shared suite as subtests of t.
 func Run(t *testing.T, factory Factory) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, open func() store.Store)
+		fn   func(t *testing.T, open openFunc)
 	}{
 		{"EmptyBatch", testEmptyBatch},
 		{"SaveCountsAndDedup", testSaveCountsAndDedup},
 		{"DuplicateInSameBatch", testDuplicateInSameBatch},
 		{"FirstCopyWins", testFirstCopyWins},
 		{"RoundTrip", testRoundTrip},
+		{"Clock", testClock},
 		{"ArrivalOrder", testArrivalOrder},
 		{"CursorPaging", testCursorPaging},
 		{"LimitDefaultAndCap", testLimitDefaultAndCap},
@@ -44,13 +58,54 @@ func Run(t *testing.T, factory Factory) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			open := factory(t)
-			tc.fn(t, func() store.Store {
+			tc.fn(t, func(opts ...store.Option) store.Store {
 				t.Helper()
-				s := open()
+				s, err := open(opts...)
+				if err != nil {
+					t.Fatalf("open: %v", err)
+				}
 				t.Cleanup(func() { s.Close() })
 				return s
 			})
 		})
+	}
+	t.Run("ConcurrentOpen", func(t *testing.T) {
+		open := factory(t)
+		OpenConcurrently(t, 8, open)
+		s, err := open()
+		if err != nil {
+			t.Fatalf("open after the concurrent ones: %v", err)
+		}
+		defer s.Close()
+		if n := saveStatuses(t, s, status(phoneA, "wamid.1", "sent", 1)); n != 1 {
+			t.Fatalf("Save after concurrent opens: %d new, want 1", n)
+		}
+	})
+}
+
+// OpenConcurrently opens (and closes) n stores at once through open, as
+// replicas or processes starting together on a new database do: none may
+// fail, e.g. by racing on the migrations.
+func OpenConcurrently(t *testing.T, n int, open func(opts ...store.Option) (store.Store, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			s, err := open()
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
 	}
 }
 
@@ -102,23 +157,53 @@ func wantCounts(t *testing.T, what string, gotS, gotI, wantS, wantI int) {
 	}
 }
 
-// all pages through q with a small limit and returns everything.
+// maxPages bounds every paging loop of the suite: no test stores more than
+// maxPages events, so a loop that needs more pages than that (even at one
+// event a page) is not advancing and must fail rather than spin.
+const maxPages = 10_000
+
+// all pages through q with a small limit and returns everything. A store
+// whose cursor does not move past what it returned (an off-by-one handing the
+// last event back again, a next that stands still or goes back) fails t at
+// once instead of looping forever.
 func all(t *testing.T, s store.Store, q store.Query) []store.StatusEvent {
 	t.Helper()
 	var out []store.StatusEvent
-	for {
+	for pages := 0; ; pages++ {
+		if pages > maxPages {
+			t.Fatalf("Statuses(%+v): paging has not ended after %d pages (%d events)", q, pages, len(out))
+		}
 		page, next, err := s.Statuses(context.Background(), q)
 		if err != nil {
 			t.Fatalf("Statuses(%+v): %v", q, err)
 		}
+		checkPage(t, q, page, next)
 		if len(page) == 0 {
-			if next != q.After {
-				t.Fatalf("Statuses(%+v) on an empty page: next = %d, want the cursor %d", q, next, q.After)
-			}
 			return out
 		}
 		out = append(out, page...)
 		q.After = next
+	}
+}
+
+// checkPage fails t unless page and next, returned for q, move the cursor:
+// every Seq after q.After and next the last of them (q.After on an empty
+// page). A store that hands the cursor's own event back would otherwise make
+// a paging loop spin forever.
+func checkPage(t *testing.T, q store.Query, page []store.StatusEvent, next int64) {
+	t.Helper()
+	if len(page) == 0 {
+		if next != q.After {
+			t.Fatalf("Statuses(%+v) on an empty page: next = %d, want the cursor %d", q, next, q.After)
+		}
+		return
+	}
+	if page[0].Seq <= q.After {
+		t.Fatalf("Statuses(%+v) returned Seq %d (%s), not after the cursor %d: paging would repeat it forever",
+			q, page[0].Seq, key(page[0]), q.After)
+	}
+	if last := page[len(page)-1].Seq; next != last {
+		t.Fatalf("Statuses(%+v): next = %d, want the last Seq %d", q, next, last)
 	}
 }
 
@@ -148,7 +233,7 @@ func wantIncreasingSeq(t *testing.T, evs []store.StatusEvent) {
 	}
 }
 
-func testEmptyBatch(t *testing.T, open func() store.Store) {
+func testEmptyBatch(t *testing.T, open openFunc) {
 	s := open()
 	ns, ni := save(t, s, store.Batch{})
 	wantCounts(t, "empty batch", ns, ni, 0, 0)
@@ -157,7 +242,7 @@ func testEmptyBatch(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testSaveCountsAndDedup(t *testing.T, open func() store.Store) {
+func testSaveCountsAndDedup(t *testing.T, open openFunc) {
 	s := open()
 	b := store.Batch{
 		Statuses: []store.StatusEvent{
@@ -184,7 +269,7 @@ func testSaveCountsAndDedup(t *testing.T, open func() store.Store) {
 		[]string{"wamid.1/sent", "wamid.1/delivered", "wamid.2/sent", "wamid.1/read"})
 }
 
-func testDuplicateInSameBatch(t *testing.T, open func() store.Store) {
+func testDuplicateInSameBatch(t *testing.T, open openFunc) {
 	s := open()
 	first := status(phoneA, "wamid.1", "sent", 100)
 	second := status(phoneA, "wamid.1", "sent", 100)
@@ -202,7 +287,7 @@ func testDuplicateInSameBatch(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testFirstCopyWins(t *testing.T, open func() store.Store) {
+func testFirstCopyWins(t *testing.T, open openFunc) {
 	s := open()
 	first := status(phoneA, "wamid.1", "read", 100)
 	if n := saveStatuses(t, s, first); n != 1 {
@@ -220,7 +305,7 @@ func testFirstCopyWins(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testRoundTrip(t *testing.T, open func() store.Store) {
+func testRoundTrip(t *testing.T, open openFunc) {
 	s := open()
 	given := time.Date(2025, 6, 15, 23, 27, 53, 123456789, time.FixedZone("X", 3600))
 	withTime := status(phoneA, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=", "failed", 1750030073)
@@ -270,7 +355,36 @@ func testRoundTrip(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testArrivalOrder(t *testing.T, open func() store.Store) {
+// testClock: what the store stamps itself (the arrival time of events Save
+// gets without one) comes from the clock given at open, not time.Now.
+func testClock(t *testing.T, open openFunc) {
+	fixed := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.FixedZone("X", -3*3600))
+	s := open(store.WithClock(func() time.Time { return fixed }))
+	want := fixed.UTC().Truncate(time.Microsecond) // the precision both engines keep
+	given := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	stamped := status(phoneA, "wamid.clock", "sent", 100)
+	kept := status(phoneA, "wamid.clock", "delivered", 101)
+	kept.ReceivedAt = given
+	noTS := inbound(phoneA, "wamid.in.clock", "16505551234", 0) // no timestamp: LastInbound is the arrival time
+	save(t, s, store.Batch{Statuses: []store.StatusEvent{stamped, kept}, Inbound: []store.InboundMessage{noTS}})
+
+	got := all(t, s, store.Query{})
+	if len(got) != 2 {
+		t.Fatalf("got %d events, want 2", len(got))
+	}
+	if !got[0].ReceivedAt.Equal(want) {
+		t.Errorf("zero ReceivedAt became %v, want the clock's %v", got[0].ReceivedAt, want)
+	}
+	if !got[1].ReceivedAt.Equal(given) {
+		t.Errorf("given ReceivedAt became %v, want it kept: %v", got[1].ReceivedAt, given)
+	}
+	last, ok, err := s.LastInbound(context.Background(), phoneA, "16505551234")
+	if err != nil || !ok || !last.Equal(want) {
+		t.Errorf("LastInbound = %v, %v, %v; want the clock's %v", last, ok, err, want)
+	}
+}
+
+func testArrivalOrder(t *testing.T, open openFunc) {
 	s := open()
 	// Meta does not order deliveries: read before delivered before sent.
 	saveStatuses(t, s, status(phoneA, "wamid.A", "read", 300))
@@ -307,7 +421,7 @@ func pagingFixture(t *testing.T, s store.Store) []store.StatusEvent {
 	return evs
 }
 
-func testCursorPaging(t *testing.T, open func() store.Store) {
+func testCursorPaging(t *testing.T, open openFunc) {
 	s := open()
 	evs := pagingFixture(t, s)
 	ctx := context.Background()
@@ -343,17 +457,9 @@ func testCursorPaging(t *testing.T, open func() store.Store) {
 				if len(page) > limit {
 					t.Fatalf("Statuses(%+v) returned %d events, over the limit", q, len(page))
 				}
+				checkPage(t, q, page, next)
 				if len(page) == 0 {
-					if next != q.After {
-						t.Fatalf("Statuses(%+v): empty page moved the cursor to %d", q, next)
-					}
 					break
-				}
-				if last := page[len(page)-1].Seq; next != last {
-					t.Fatalf("Statuses(%+v): next = %d, want the last Seq %d", q, next, last)
-				}
-				if page[0].Seq <= q.After {
-					t.Fatalf("Statuses(%+v) returned Seq %d, not after the cursor", q, page[0].Seq)
 				}
 				for _, e := range page {
 					if (f.PhoneNumberID != "" && e.PhoneNumberID != f.PhoneNumberID) || (f.Status != "" && e.Status != f.Status) {
@@ -377,7 +483,7 @@ func testCursorPaging(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testLimitDefaultAndCap(t *testing.T, open func() store.Store) {
+func testLimitDefaultAndCap(t *testing.T, open openFunc) {
 	s := open()
 	var evs []store.StatusEvent
 	for i := range 1100 {
@@ -395,7 +501,7 @@ func testLimitDefaultAndCap(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testPersistence(t *testing.T, open func() store.Store) {
+func testPersistence(t *testing.T, open openFunc) {
 	s := open()
 	saveStatuses(t, s, status(phoneA, "wamid.1", "sent", 1), status(phoneA, "wamid.1", "delivered", 2))
 	save(t, s, store.Batch{Inbound: []store.InboundMessage{inbound(phoneA, "wamid.in", "16505551234", 50)}})
@@ -426,7 +532,7 @@ func testPersistence(t *testing.T, open func() store.Store) {
 	wantKeys(t, "new event after reopen, paged from the old cursor", got, []string{"wamid.1/read"})
 }
 
-func testHistory(t *testing.T, open func() store.Store) {
+func testHistory(t *testing.T, open openFunc) {
 	s := open()
 	ctx := context.Background()
 	h, err := s.History(ctx, nil)
@@ -461,7 +567,7 @@ func testHistory(t *testing.T, open func() store.Store) {
 	}
 }
 
-func testLastInbound(t *testing.T, open func() store.Store) {
+func testLastInbound(t *testing.T, open openFunc) {
 	s := open()
 	ctx := context.Background()
 	last := func(phone, wa string) (time.Time, bool) {
@@ -511,7 +617,7 @@ func testLastInbound(t *testing.T, open func() store.Store) {
 // testConcurrentWritersWhilePaging saves from several goroutines through two
 // Store instances on one location (two replicas, or two processes on one
 // SQLite file) while a reader pages with the cursor.
-func testConcurrentWritersWhilePaging(t *testing.T, open func() store.Store) {
+func testConcurrentWritersWhilePaging(t *testing.T, open openFunc) {
 	seen, final := PageWhileWriting(t, []store.Store{open(), open()}, 4, 40, 3)
 	CheckExactlyOnce(t, seen, final)
 }
@@ -557,12 +663,18 @@ func PageWhileWriting(t *testing.T, stores []store.Store, writers, batches, perB
 		}
 	}
 	go func() { wg.Wait(); close(done) }()
+	// A failing reader (t.Fatalf) still waits for the writers, so none of
+	// them outlives the test and its stores.
+	defer func() { <-done }()
 
 	var (
 		cursor   int64
 		finished bool
 	)
-	for {
+	for pages := 0; ; { // pages counts the non-empty ones: empty polls while writers run are expected
+		if pages > maxPages {
+			t.Fatalf("the paging reader has not finished after %d pages (%d events, cursor %d)", pages, len(seen), cursor)
+		}
 		if !finished {
 			select {
 			case <-done:
@@ -570,13 +682,17 @@ func PageWhileWriting(t *testing.T, stores []store.Store, writers, batches, perB
 			default:
 			}
 		}
-		page, next, err := stores[0].Statuses(ctx, store.Query{PhoneNumberID: phoneA, After: cursor, Limit: 7})
+		q := store.Query{PhoneNumberID: phoneA, After: cursor, Limit: 7}
+		page, next, err := stores[0].Statuses(ctx, q)
 		if err != nil {
 			t.Fatalf("Statuses: %v", err)
 		}
+		checkPage(t, q, page, next)
 		seen = append(seen, page...)
 		cursor = next
-		if len(page) == 0 && finished {
+		if len(page) > 0 {
+			pages++
+		} else if finished {
 			break
 		}
 	}

@@ -11,11 +11,11 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
-	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
 
 // realCatalog is the product's catalog against an in-memory sandbox (no
@@ -29,7 +29,7 @@ func realCatalog(t *testing.T) []tools.Tool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(actions.All(&actions.Deps{Graph: gc, WABAID: sandbox.WABAID}), triggers.Tools(nil)...)
+	return catalog.Tools(&actions.Deps{Graph: gc, WABAID: sandbox.WABAID}, nil)
 }
 
 // TestRealCatalogOverMCP serves the real catalog over streamable HTTP and
@@ -39,7 +39,7 @@ func realCatalog(t *testing.T) []tools.Tool {
 func TestRealCatalogOverMCP(t *testing.T) {
 	ctx := withTimeout(t, 60*time.Second)
 	cat := realCatalog(t)
-	s, err := server.New(cat, server.Options{Logger: testLogger(t)})
+	s, err := server.New(cat, server.Options{About: catalog.About, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

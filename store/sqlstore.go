@@ -1,0 +1,433 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sqlStore is the Store of both engines: the statements, the Save
+// transaction, the cursor, the migrations and the scanning are written once
+// here; an engine brings its driver (engine, tx) and its SQL spelling
+// (dialect).
+type sqlStore struct {
+	eng engine
+	d   dialect
+	opt options
+
+	insStatus, insInbound string // the two INSERTs of Save, in d's spelling
+	statusColumns         string // the SELECT list queryStatuses scans
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// engine is one database driver as sqlStore uses it.
+type engine interface {
+	// query runs a SELECT on the readers.
+	query(ctx context.Context, query string, args []any) (rows, error)
+	// begin starts a write transaction.
+	begin(ctx context.Context) (tx, error)
+	// prepare readies statements that every Save runs (a no-op where the
+	// driver caches them itself).
+	prepare(ctx context.Context, queries ...string) error
+	// lock returns the statement that takes the transaction-scoped lock
+	// named by purpose ("save" or "migrate"), or ok false when the engine
+	// needs none.
+	lock(purpose string) (s stmt, ok bool)
+	close() error
+}
+
+// tx is an engine's write transaction.
+type tx interface {
+	exec(ctx context.Context, query string, args ...any) error
+	queryRow(ctx context.Context, query string, args []any, dest ...any) error
+	// execAll runs stmts in order and returns how many rows each changed. On
+	// failure it returns an *execError naming the statement that failed.
+	execAll(ctx context.Context, stmts []stmt) (changed []int64, err error)
+	commit(ctx context.Context) error
+	// rollback ends the transaction unless it committed.
+	rollback(ctx context.Context)
+}
+
+// rows is what both drivers' result sets offer.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// stmt is one statement with its arguments.
+type stmt struct {
+	query string
+	args  []any
+}
+
+// execError reports which statement of an execAll failed; index -1 when the
+// failure concerns the whole batch.
+type execError struct {
+	index int
+	err   error
+}
+
+func (e *execError) Error() string { return e.err.Error() }
+func (e *execError) Unwrap() error { return e.err }
+
+// dialect is how an engine spells what sqlStore asks.
+type dialect struct {
+	param      func(n int) string  // the n-th bind parameter
+	rawParam   func(n int) string  // the n-th bind parameter, for a raw column
+	timeArg    func(time.Time) any // a time as the received_at columns store it
+	appliedAt  func(time.Time) any // a time as wa_schema_migrations.applied_at stores it
+	rawColumn  string              // how to SELECT raw as text
+	migrations [][]string          // applied in order, each once; append, never edit
+	// migrationsTable creates wa_schema_migrations (version, applied_at) if missing.
+	migrationsTable string
+	// idsIn is the History condition on message_id for ids, with its
+	// arguments; at most maxIDs ids are given at once.
+	idsIn  func(ids []string) (cond string, args []any)
+	maxIDs int
+}
+
+// columnTypes are an engine's SQL types for the columns of the tables.
+type columnTypes struct {
+	seq  string // the arrival order: an increasing key, never reused
+	text string
+	int  string // 64 bits
+	raw  string // Meta's JSON, kept byte for byte
+	time string // received_at, as dialect.timeArg writes it
+}
+
+// schemaV1 is migration 1, the tables and their indexes, in an engine's
+// types. It must produce what it always has for both engines: databases
+// migrated with it exist.
+func schemaV1(c columnTypes) []string {
+	r := strings.NewReplacer("{seq}", c.seq, "{text}", c.text, "{int}", c.int, "{raw}", c.raw, "{time}", c.time)
+	stmts := []string{
+		`CREATE TABLE wa_status_events (
+			seq                  {seq},
+			waba_id              {text} NOT NULL,
+			phone_number_id      {text} NOT NULL,
+			display_phone_number {text} NOT NULL,
+			message_id           {text} NOT NULL,
+			status               {text} NOT NULL,
+			ts                   {int} NOT NULL,
+			recipient_id         {text} NOT NULL,
+			raw                  {raw},
+			received_at          {time} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX wa_status_events_dedup ON wa_status_events (message_id, status)`,
+		`CREATE INDEX wa_status_events_phone ON wa_status_events (phone_number_id, seq)`,
+		`CREATE INDEX wa_status_events_phone_status ON wa_status_events (phone_number_id, status, seq)`,
+		`CREATE TABLE wa_inbound_messages (
+			seq             {seq},
+			phone_number_id {text} NOT NULL,
+			message_id      {text} NOT NULL,
+			from_wa_id      {text} NOT NULL,
+			type            {text} NOT NULL,
+			ts              {int} NOT NULL,
+			raw             {raw},
+			received_at     {time} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX wa_inbound_messages_dedup ON wa_inbound_messages (message_id)`,
+		`CREATE INDEX wa_inbound_messages_last ON wa_inbound_messages (phone_number_id, from_wa_id, ts)`,
+	}
+	for i, q := range stmts {
+		stmts[i] = r.Replace(q)
+	}
+	return stmts
+}
+
+func newSQLStore(ctx context.Context, eng engine, d dialect, opt options) (*sqlStore, error) {
+	s := &sqlStore{eng: eng, d: d, opt: opt}
+	s.statusColumns = `seq, waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, ` +
+		d.rawColumn + `, received_at`
+	s.insStatus = `INSERT INTO wa_status_events
+		(waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, raw, received_at)
+		VALUES (` + s.params(1, 7) + `, ` + d.rawParam(8) + `, ` + d.param(9) + `)
+		ON CONFLICT (message_id, status) DO NOTHING`
+	s.insInbound = `INSERT INTO wa_inbound_messages
+		(phone_number_id, message_id, from_wa_id, type, ts, raw, received_at)
+		VALUES (` + s.params(1, 5) + `, ` + d.rawParam(6) + `, ` + d.param(7) + `)
+		ON CONFLICT (message_id) DO NOTHING`
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := eng.prepare(ctx, s.insStatus, s.insInbound); err != nil {
+		return nil, fmt.Errorf("store: preparing: %w", err)
+	}
+	return s, nil
+}
+
+// params renders bind parameters from to to, comma-separated.
+func (s *sqlStore) params(from, to int) string {
+	ps := make([]string, 0, to-from+1)
+	for n := from; n <= to; n++ {
+		ps = append(ps, s.d.param(n))
+	}
+	return strings.Join(ps, ", ")
+}
+
+// migrate applies the missing steps in one transaction, under the engine's
+// migration lock when it has one, so that stores opening one database at
+// once neither race on CREATE TABLE nor apply a step twice.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	tx, err := s.eng.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrating: %w", err)
+	}
+	defer tx.rollback(ctx)
+	if l, ok := s.eng.lock("migrate"); ok {
+		if err := tx.exec(ctx, l.query, l.args...); err != nil {
+			return fmt.Errorf("store: migrating: %w", err)
+		}
+	}
+	if err := tx.exec(ctx, s.d.migrationsTable); err != nil {
+		return fmt.Errorf("store: migrating: %w", err)
+	}
+	var current int
+	if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM wa_schema_migrations`, nil, &current); err != nil {
+		return fmt.Errorf("store: migrating: %w", err)
+	}
+	record := `INSERT INTO wa_schema_migrations (version, applied_at) VALUES (` + s.params(1, 2) + `)`
+	for v := current + 1; v < len(s.d.migrations); v++ {
+		for _, q := range s.d.migrations[v] {
+			if err := tx.exec(ctx, q); err != nil {
+				return fmt.Errorf("store: migration %d: %w", v, err)
+			}
+		}
+		if err := tx.exec(ctx, record, v, s.d.appliedAt(s.opt.now())); err != nil {
+			return fmt.Errorf("store: migration %d: %w", v, err)
+		}
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("store: migrating: %w", err)
+	}
+	return nil
+}
+
+// Save runs the batch's inserts in one transaction that, where the engine has
+// one (PostgreSQL), first takes the save lock.
+//
+// Why the lock: identity values are handed out when a row is inserted, not
+// when its transaction commits. Without the lock, replica A could take Seq 10,
+// replica B take Seq 11 and commit first; a reader paging with After=9 would
+// get 11, move its cursor to 11, and never see 10 once A commits. Holding one
+// lock from before the first insert until commit means Seqs are assigned and
+// become visible in the same order (the lock is released only after the
+// commit is visible), so "Seq > cursor" never skips. The cost is that Saves
+// are serialised across replicas; each holds the lock for about two round
+// trips plus the commit. SQLite needs none: it has one writer at a time.
+func (s *sqlStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error) {
+	if len(b.Statuses) == 0 && len(b.Inbound) == 0 {
+		return 0, 0, nil
+	}
+	now := s.opt.now()
+	stmts := make([]stmt, 0, 1+len(b.Statuses)+len(b.Inbound))
+	if l, ok := s.eng.lock("save"); ok && !s.opt.noSaveLock {
+		stmts = append(stmts, l)
+	}
+	locks := len(stmts)
+	for _, e := range b.Statuses {
+		stmts = append(stmts, stmt{s.insStatus, []any{e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber, e.MessageID,
+			e.Status, e.Timestamp, e.RecipientID, rawOrNil(e.Raw), s.d.timeArg(receivedAt(e.ReceivedAt, now))}})
+	}
+	for _, m := range b.Inbound {
+		stmts = append(stmts, stmt{s.insInbound, []any{m.PhoneNumberID, m.MessageID, digits(m.From), m.Type,
+			m.Timestamp, rawOrNil(m.Raw), s.d.timeArg(receivedAt(m.ReceivedAt, now))}})
+	}
+
+	tx, err := s.eng.begin(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: save: %w", err)
+	}
+	defer tx.rollback(ctx)
+	changed, err := tx.execAll(ctx, stmts)
+	if err != nil {
+		return 0, 0, saveError(b, locks, err)
+	}
+	for i, n := range changed[locks:] {
+		switch {
+		case n == 0:
+		case i < len(b.Statuses):
+			newStatuses++
+		default:
+			newInbound++
+		}
+	}
+	if s.opt.beforeCommit != nil {
+		s.opt.beforeCommit()
+	}
+	if err := tx.commit(ctx); err != nil {
+		return 0, 0, fmt.Errorf("store: save: commit: %w", err)
+	}
+	return newStatuses, newInbound, nil
+}
+
+// saveError names what a failed execAll of Save was storing: the lock (the
+// first locks statements), a status, or an inbound message.
+func saveError(b Batch, locks int, err error) error {
+	i := -1
+	if ee, ok := errors.AsType[*execError](err); ok {
+		i = ee.index
+	}
+	switch {
+	case i < 0:
+		return fmt.Errorf("store: save: %w", err)
+	case i < locks:
+		return fmt.Errorf("store: save: lock: %w", err)
+	case i < locks+len(b.Statuses):
+		e := b.Statuses[i-locks]
+		return fmt.Errorf("store: save status %s/%s: %w", e.MessageID, e.Status, err)
+	default:
+		return fmt.Errorf("store: save inbound %s: %w", b.Inbound[i-locks-len(b.Statuses)].MessageID, err)
+	}
+}
+
+// Statuses reads with a single statement, hence a single snapshot: with the
+// save lock, a snapshot that contains Seq n contains every Seq below n.
+func (s *sqlStore) Statuses(ctx context.Context, q Query) ([]StatusEvent, int64, error) {
+	query, args := statusesQuery(q, s.statusColumns, s.d.param)
+	events, err := s.queryStatuses(ctx, query, args)
+	if err != nil {
+		return nil, q.After, fmt.Errorf("store: statuses: %w", err)
+	}
+	next := q.After
+	if len(events) > 0 {
+		next = events[len(events)-1].Seq
+	}
+	return events, next, nil
+}
+
+// statusesQuery builds the Statuses SELECT (ph renders the n-th placeholder).
+// One variant per filter combination, not a catch-all "col = $1 OR $1 is
+// empty" predicate, so each can use its index.
+func statusesQuery(q Query, columns string, ph func(n int) string) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, cond+ph(len(args)))
+	}
+	if q.PhoneNumberID != "" {
+		add("phone_number_id = ", q.PhoneNumberID)
+	}
+	if q.Status != "" {
+		add("status = ", q.Status)
+	}
+	add("seq > ", q.After)
+	args = append(args, clampLimit(q.Limit))
+	return `SELECT ` + columns + ` FROM wa_status_events WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY seq LIMIT ` + ph(len(args)), args
+}
+
+func (s *sqlStore) History(ctx context.Context, messageIDs []string) (map[string][]StatusEvent, error) {
+	ids := uniqueIDs(messageIDs)
+	out := make(map[string][]StatusEvent)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), s.d.maxIDs)]
+		ids = ids[len(chunk):]
+		cond, args := s.d.idsIn(chunk)
+		events, err := s.queryStatuses(ctx, `SELECT `+s.statusColumns+` FROM wa_status_events WHERE `+cond+` ORDER BY seq`, args)
+		if err != nil {
+			return nil, fmt.Errorf("store: history: %w", err)
+		}
+		// Each id lies in one chunk, so appending keeps its events in Seq order.
+		for _, e := range events {
+			out[e.MessageID] = append(out[e.MessageID], e)
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) LastInbound(ctx context.Context, phoneNumberID, waID string) (time.Time, bool, error) {
+	waID = digits(waID)
+	if waID == "" {
+		return time.Time{}, false, nil
+	}
+	var (
+		ts   int64
+		recv storedTime
+	)
+	found, err := s.queryRow(ctx, `SELECT ts, received_at FROM wa_inbound_messages
+		WHERE phone_number_id = `+s.d.param(1)+` AND from_wa_id = `+s.d.param(2)+` ORDER BY ts DESC, seq DESC LIMIT 1`,
+		[]any{phoneNumberID, waID}, &ts, &recv)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: last inbound: %w", err)
+	}
+	if !found {
+		return time.Time{}, false, nil
+	}
+	return inboundTime(ts, recv.t), true, nil
+}
+
+func (s *sqlStore) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.eng.close() })
+	return s.closeErr
+}
+
+// queryRow runs a SELECT of at most one row and scans it into dest; found is
+// false when there is none.
+func (s *sqlStore) queryRow(ctx context.Context, query string, args []any, dest ...any) (found bool, err error) {
+	r, err := s.eng.query(ctx, query, args)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	if !r.Next() {
+		return false, r.Err()
+	}
+	if err := r.Scan(dest...); err != nil {
+		return false, err
+	}
+	return true, r.Err()
+}
+
+// queryStatuses runs a SELECT of statusColumns and scans every row.
+func (s *sqlStore) queryStatuses(ctx context.Context, query string, args []any) ([]StatusEvent, error) {
+	r, err := s.eng.query(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var events []StatusEvent
+	for r.Next() {
+		var (
+			e    StatusEvent
+			raw  *string
+			recv storedTime
+		)
+		if err := r.Scan(&e.Seq, &e.WABAID, &e.PhoneNumberID, &e.DisplayPhoneNumber, &e.MessageID, &e.Status,
+			&e.Timestamp, &e.RecipientID, &raw, &recv); err != nil {
+			return nil, err
+		}
+		if raw != nil {
+			e.Raw = []byte(*raw)
+		}
+		e.ReceivedAt = recv.t
+		events = append(events, e)
+	}
+	return events, r.Err()
+}
+
+// storedTime scans a received_at column of either engine: a timestamptz
+// (PostgreSQL) or unix nanoseconds (SQLite). The time comes out in UTC.
+type storedTime struct{ t time.Time }
+
+func (st *storedTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		st.t = v.UTC()
+	case int64:
+		st.t = time.Unix(0, v).UTC()
+	default:
+		return fmt.Errorf("store: received_at of type %T", src)
+	}
+	return nil
+}
