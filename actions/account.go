@@ -33,8 +33,8 @@ func contains(list []string, s string) bool {
 
 // PhoneNumberIDInput names a business phone number, with optional fields.
 type PhoneNumberIDInput struct {
-	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The Meta-assigned numeric id of the business phone number (from WHATSAPP_GET_PHONE_NUMBERS), not the phone number itself."`
-	Fields        string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"Optional comma-separated fields to return; default: all the usual ones."`
+	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The business number's id."`
+	Fields        string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"Default: the usual ones."`
 }
 
 const profileFields = "about,address,description,email,profile_picture_url,websites,vertical,messaging_product"
@@ -68,11 +68,11 @@ type BusinessProfile struct {
 
 func getBusinessProfile(d *Deps) tools.Tool {
 	return tools.New(tools.Def[BusinessProfileInput, graph.Object]{
-		Name:    "WHATSAPP_GET_BUSINESS_PROFILE",
-		Title:   "Get the business profile",
-		Toolset: ToolsetAccount,
-		Description: "Read the WhatsApp business profile users see for a business phone number: about text, address, description, email, websites, industry (vertical) and profile picture URL. " +
-			"fields narrows it, e.g. about,websites.",
+		Name:        "WHATSAPP_GET_BUSINESS_PROFILE",
+		Title:       "Get the business profile",
+		Toolset:     ToolsetAccount,
+		Hints:       phoneHints,
+		Description: "Read the business profile customers see for a business number: about, address, websites, email, industry (vertical), picture.",
 		Annotations: readOnly,
 		Example:     `{"phone_number_id":"106540352242922","fields":"about,websites"}`,
 		Data:        BusinessProfile{},
@@ -100,8 +100,9 @@ func getPhoneNumber(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_GET_PHONE_NUMBER",
 		Title:   "Get a business phone number",
 		Toolset: ToolsetAccount,
-		Description: "Read one business phone number's details: display number, verified name, quality rating, verification status, platform and throughput. " +
-			"Use it to check a number's health (quality_rating RED limits sending).",
+		Hints:   phoneHints,
+		Description: "Read one business number's details, such as its verified name and throughput. " +
+			"Check its health with it: quality_rating RED limits sending.",
 		Annotations: readOnly,
 		Example:     `{"phone_number_id":"106540352242922"}`,
 		Data:        PhoneNumber{},
@@ -114,8 +115,8 @@ func getPhoneNumber(d *Deps) tools.Tool {
 
 // GetPhoneNumbersInput is the input of WHATSAPP_GET_PHONE_NUMBERS.
 type GetPhoneNumbersInput struct {
-	Limit int    `json:"limit,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=25,minimum=1,maximum=100" jsonschema_description:"Numbers per page, 1 to 100 (default 25)."`
-	After string `json:"after,omitempty" validate:"omitempty,max=2000" jsonschema_description:"Cursor from a previous result's paging.cursors.after, to get the next page."`
+	Limit int    `json:"limit,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=25"`
+	After string `json:"after,omitempty" validate:"omitempty,max=2000"`
 }
 
 // Normalize applies the default page size.
@@ -130,9 +131,9 @@ func getPhoneNumbers(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_GET_PHONE_NUMBERS",
 		Title:   "List business phone numbers",
 		Toolset: ToolsetAccount,
-		Hints:   []string{hintPhoneNumberID},
-		Description: "List the business phone numbers of the configured WhatsApp Business Account with their id, display number, verified name and quality rating. " +
-			"Start here: every send and most reads need a phone_number_id, which is the `id` of an item here (not the phone number). Data is an array, with paging.",
+		Hints:   []string{hintPhoneNumberID, hintPhoneNumbers, hintPaging},
+		Description: "List the business account's phone numbers. " +
+			"Start here: sends and most reads need a phone_number_id, the `id` of an item (not the phone number).",
 		Annotations: readOnly,
 		Example:     `{"limit":25}`,
 		Data:        []PhoneNumber{},

@@ -51,24 +51,24 @@ func TestReadTools(t *testing.T) {
 		{
 			name: "phone numbers, default page size", tool: "WHATSAPP_GET_PHONE_NUMBERS", args: `{}`,
 			reqs: []graphtest.Want{{Method: "GET", Path: "/v25.0/" + wabaID + "/phone_numbers", Query: url.Values{"limit": {"25"}}}},
-			data: `[` + phoneJSON + `]`, list: true, paging: pagingJSON,
+			data: `[` + phoneJSON + `]`, list: true, paging: pagingOut,
 		},
 		{
 			name: "phone numbers, next page", tool: "WHATSAPP_GET_PHONE_NUMBERS", args: `{"limit":5,"after":"QVFIa4"}`,
 			reqs: []graphtest.Want{{Method: "GET", Path: "/v25.0/" + wabaID + "/phone_numbers", Query: url.Values{"limit": {"5"}, "after": {"QVFIa4"}}}},
-			data: `[` + phoneJSON + `]`, list: true, paging: pagingJSON,
+			data: `[` + phoneJSON + `]`, list: true, paging: pagingOut,
 		},
 		{
 			name: "templates, defaults", tool: "WHATSAPP_GET_MESSAGE_TEMPLATES", args: `{}`,
 			reqs: []graphtest.Want{{Method: "GET", Path: "/v25.0/" + wabaID + "/message_templates", Query: url.Values{"limit": {"25"}}}},
-			data: `[` + templateJSON + `]`, list: true, paging: pagingJSON,
+			data: `[` + templateJSON + `]`, list: true, paging: pagingOut,
 		},
 		{
 			name: "templates, every filter; enums upper-cased", tool: "WHATSAPP_GET_MESSAGE_TEMPLATES",
 			args: `{"after":"QVFIa4","limit":10,"status":"approved","category":"utility","language":"en_US","name_or_content":"order"}`,
 			reqs: []graphtest.Want{{Method: "GET", Path: "/v25.0/" + wabaID + "/message_templates", Query: url.Values{
 				"after": {"QVFIa4"}, "limit": {"10"}, "status": {"APPROVED"}, "category": {"UTILITY"}, "language": {"en_US"}, "name_or_content": {"order"}}}},
-			data: `[` + templateJSON + `]`, list: true, paging: pagingJSON,
+			data: `[` + templateJSON + `]`, list: true, paging: pagingOut,
 		},
 		{
 			name: "template status, default fields", tool: "WHATSAPP_GET_TEMPLATE_STATUS",

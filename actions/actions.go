@@ -21,14 +21,36 @@ const (
 	ToolsetAccount   = "account"
 )
 
-// Instruction hints (tools.Def.Hint): each is carried by the tools it
-// explains, so the model reads it only while one of them is enabled.
+// Instruction hints (tools.Def.Hints): the rules several tools share are
+// said once, in the server's instructions, instead of in every description
+// (a client sends every description on every turn). Each is carried by the
+// tools it explains, so the model reads it only while one of them is
+// enabled; a hint naming a tool that is not enabled is left out, so the
+// rules stand in hints that name none (hintWindow) and the pointers to
+// other tools in hints of their own.
 const (
-	hintPhoneNumberID = "Most tools need a phone_number_id: the numeric id Meta assigned to the business number, not the phone number itself. Get it with WHATSAPP_GET_PHONE_NUMBERS first."
-	hintToNumber      = "to_number is the customer's number with its country code (e.g. +16505551234). A returned message_id means Meta accepted the message, not that it was delivered."
-	hintWindow        = "The 24-hour window: free-form messages (text, media, location, contacts, interactive) reach a customer only within 24 hours of their last message to the business. Outside it, send an APPROVED template with WHATSAPP_SEND_TEMPLATE_MESSAGE (list them with WHATSAPP_GET_MESSAGE_TEMPLATES); otherwise Meta fails the message later with error 131047. New templates must be approved by Meta before use."
+	hintPhoneNumberID = "phone_number_id is the numeric id Meta assigned to a business number, not the phone number itself."
+	hintPhoneNumbers  = "Get phone_number_id first: it is the `id` of a WHATSAPP_GET_PHONE_NUMBERS item."
+	hintToNumber      = "to_number is the customer's number with its country code, e.g. +16505551234 (spaces, dashes, dots and parentheses are fine). A national number without it is refused with the form it probably meant, or converted with a warning if the operator allows national numbers; a number the metadata does not know is sent with a warning. A returned message_id means Meta accepted the message, not that it was delivered."
+	hintWindow        = "The 24-hour window: free-form messages (text, media, location, contacts, interactive) reach a customer only within 24 hours of their last message to the business number. Outside it Meta still returns a message_id, but the message fails later with error 131047; only an APPROVED template gets through."
+	hintTemplateSend  = "Outside the 24-hour window, or to write first, send an APPROVED template with WHATSAPP_SEND_TEMPLATE_MESSAGE."
+	hintTemplateList  = "Find APPROVED templates, their language and {{variables}} with WHATSAPP_GET_MESSAGE_TEMPLATES; a new template must be approved by Meta before it can be sent."
+	hintPaging        = "List tools return data as an array; when paging.cursors.after is present, pass it as `after` for the next page (absent: this is the last page)."
 	hintMedia         = "Media: send a public URL with WHATSAPP_SEND_MEDIA, or upload with WHATSAPP_UPLOAD_MEDIA and send the returned id with WHATSAPP_SEND_MEDIA_BY_ID. Media URLs from WHATSAPP_GET_MEDIA expire after 5 minutes."
+	// hintMediaLimits: docs/cloud-api.md#media-types-and-sizes.
+	hintMediaLimits = "Media limits: image jpeg/png ≤5 MB; video mp4/3gpp ≤16 MB; audio aac/amr/mp3/m4a/ogg ≤16 MB; document pdf/txt/doc(x)/xls(x)/ppt(x) ≤100 MB; sticker webp ≤500 KB."
 )
+
+// Hints of the tools that send, by kind. onlyInWindow ends the description
+// of a free-form send: the rule that bites, in brief (hintWindow says it).
+var (
+	phoneHints     = []string{hintPhoneNumberID, hintPhoneNumbers}
+	freeFormHints  = []string{hintPhoneNumberID, hintPhoneNumbers, hintToNumber, hintWindow, hintTemplateSend}
+	mediaSendHints = []string{hintPhoneNumberID, hintPhoneNumbers, hintToNumber, hintWindow, hintTemplateSend, hintMedia, hintMediaLimits}
+	templateHints  = []string{hintPhoneNumberID, hintPhoneNumbers, hintToNumber, hintWindow, hintTemplateSend, hintTemplateList}
+)
+
+const onlyInWindow = " Only within the 24-hour window."
 
 // Window tells when a customer last wrote to a business number, from the
 // webhook store. ok=false means the store never saw them write.
@@ -46,6 +68,15 @@ type Deps struct {
 	MediaDir string
 	// MaxDownload caps media returned inline as base64 (default 5 MiB).
 	MaxDownload int64
+	// ReadOnly is the server's --read-only: the tools it leaves enabled
+	// (annotated read-only) then also refuse their inputs that would write,
+	// such as WHATSAPP_GET_MEDIA's save_as, so a read-only server changes
+	// nothing, here as at Meta.
+	ReadOnly bool
+	// Phones is how to_number is read: the region whose national numbers
+	// are recognised, and whether they are converted or refused (the zero
+	// value: US, refused).
+	Phones tools.PhonePolicy
 	// Window, when set, lets sends warn about the 24-hour window.
 	Window Window
 	// Now is the clock (tests).

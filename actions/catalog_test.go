@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -53,7 +55,7 @@ var catalogSpec = []struct {
 		[]string{"★to_number:string", "★phone_number_id:string", "★body_text:string", "★button_text:string", "★sections:array", "header_text:string", "footer_text:string", "reply_to_message_id:string"},
 		func() any { return new(actions.SendListInput) }},
 	{"WHATSAPP_SEND_LOCATION", actions.ToolsetMessages,
-		[]string{"★to_number:string", "★phone_number_id:string", "★name:string", "★address:string", "★latitude:string", "★longitude:string"},
+		[]string{"★to_number:string", "★phone_number_id:string", "★name:string", "★address:string", "★latitude:string|number", "★longitude:string|number"},
 		func() any { return new(actions.SendLocationInput) }},
 	{"WHATSAPP_SEND_MEDIA", actions.ToolsetMessages,
 		[]string{"★to_number:string", "★phone_number_id:string", "★media_type:string", "★link:string", "caption:string"}, func() any { return new(actions.SendMediaInput) }},
@@ -81,6 +83,18 @@ type schemaDoc struct {
 	AnyOf      any                        `json:"anyOf"`
 	AllOf      any                        `json:"allOf"`
 	AddlProps  any                        `json:"additionalProperties"`
+}
+
+// typeName is a schema's type, a type array joined with "|" (string|number).
+func typeName(typ any) string {
+	if list, ok := typ.([]any); ok {
+		names := make([]string, len(list))
+		for i, n := range list {
+			names[i] = fmt.Sprint(n)
+		}
+		return strings.Join(names, "|")
+	}
+	return fmt.Sprint(typ)
 }
 
 func parseSchema(t *testing.T, b []byte) schemaDoc {
@@ -211,7 +225,7 @@ func TestCatalogDeclarations(t *testing.T) {
 					t.Errorf("input %s missing from the schema", name)
 					continue
 				}
-				if ps := parseSchema(t, p); ps.Type != typ {
+				if ps := parseSchema(t, p); typeName(ps.Type) != typ {
 					t.Errorf("input %s has type %v, want %s", name, ps.Type, typ)
 				}
 			}
@@ -274,9 +288,21 @@ func TestCatalogEnums(t *testing.T) {
 	if got := enum(prop("WHATSAPP_GET_MESSAGE_TEMPLATES", "status")); got != "[APPROVED PENDING REJECTED DISABLED PAUSED LIMIT_EXCEEDED]" {
 		t.Errorf("status enum %s", got)
 	}
-	lc := prop("WHATSAPP_SEND_TEMPLATE_MESSAGE", "language_code")
-	if len(lc.Enum) != 111 || lc.Default != "en_US" {
-		t.Errorf("language_code: %d codes, default %v", len(lc.Enum), lc.Default)
+	// The 111 codes are the validator's (langcode); the schema gives their
+	// shape, once per field instead of 900 bytes.
+	for _, lp := range [][2]string{{"WHATSAPP_SEND_TEMPLATE_MESSAGE", "language_code"}, {"WHATSAPP_CREATE_MESSAGE_TEMPLATE", "language"}, {"WHATSAPP_GET_MESSAGE_TEMPLATES", "language"}} {
+		var lc struct {
+			Enum    []any  `json:"enum"`
+			Pattern string `json:"pattern"`
+			Default any    `json:"default"`
+		}
+		json.Unmarshal(parseSchema(t, byName[lp[0]].InputSchema).Properties[lp[1]], &lc)
+		if len(lc.Enum) != 0 || !strings.Contains(lc.Pattern, "[a-z]{2,3}(_[A-Z]{2})?") {
+			t.Errorf("%s %s: enum of %d, pattern %q; want the codes' shape as a pattern", lp[0], lp[1], len(lc.Enum), lc.Pattern)
+		}
+		if lp[1] == "language_code" && lc.Default != "en_US" {
+			t.Errorf("language_code default %v", lc.Default)
+		}
 	}
 	for _, p := range []string{"limit"} {
 		for _, tool := range []string{"WHATSAPP_GET_MESSAGE_TEMPLATES", "WHATSAPP_GET_PHONE_NUMBERS"} {
@@ -303,22 +329,41 @@ func TestCatalogEnums(t *testing.T) {
 	}
 }
 
-// TestCatalogDescriptions: each description carries the Meta rule that bites.
+// TestCatalogDescriptions: each description carries the Meta rule that
+// bites; the rules several tools share are said in full once, in a hint
+// the tool carries (hints below).
 func TestCatalogDescriptions(t *testing.T) {
 	want := map[string][]string{
-		"WHATSAPP_SEND_MESSAGE":            {"24-hour", "131047"},
-		"WHATSAPP_SEND_MEDIA":              {"24-hour"},
+		"WHATSAPP_SEND_MESSAGE":            {"24-hour"},
+		"WHATSAPP_SEND_MEDIA":              {"24-hour", "131053"},
 		"WHATSAPP_SEND_TEMPLATE_MESSAGE":   {"24-hour", "APPROVED"},
 		"WHATSAPP_CREATE_MESSAGE_TEMPLATE": {"APPROVED", "review"},
 		"WHATSAPP_GET_MEDIA":               {"5 minutes"},
 		"WHATSAPP_DELETE_MESSAGE_TEMPLATE": {"Permanently"},
 		"WHATSAPP_GET_PHONE_NUMBERS":       {"phone_number_id"},
 	}
+	hints := map[string][]string{
+		"WHATSAPP_SEND_MESSAGE":          {"131047", "WHATSAPP_SEND_TEMPLATE_MESSAGE", "+16505551234", "WHATSAPP_GET_PHONE_NUMBERS"},
+		"WHATSAPP_SEND_MEDIA":            {"131047", "≤5 MB"},
+		"WHATSAPP_SEND_TEMPLATE_MESSAGE": {"131047", "WHATSAPP_GET_MESSAGE_TEMPLATES"},
+		"WHATSAPP_UPLOAD_MEDIA":          {"≤100 MB"},
+		"WHATSAPP_GET_PHONE_NUMBERS":     {"paging.cursors.after"},
+	}
 	for _, tl := range actions.All(&actions.Deps{}) {
 		for _, w := range want[tl.Name] {
 			if !strings.Contains(tl.Description, w) {
 				t.Errorf("%s description lacks %q", tl.Name, w)
 			}
+		}
+		all := strings.Join(tl.Hints, "\n")
+		for _, w := range hints[tl.Name] {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s hints lack %q", tl.Name, w)
+			}
+		}
+		// A send that names the window in brief carries the rule in full.
+		if strings.Contains(tl.Description, "24-hour window") && strings.HasPrefix(tl.Name, "WHATSAPP_SEND_") && !strings.Contains(all, "131047") {
+			t.Errorf("%s names the 24-hour window but carries no hint explaining it", tl.Name)
 		}
 	}
 }
@@ -366,4 +411,54 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// fileWritingInputs are, for each read-only tool with inputs that write a
+// file, inputs that would: TestReadOnlyWritesNothing runs them on a
+// read-only server. A read-only tool whose schema mentions the media
+// directory must be listed here.
+var fileWritingInputs = map[string][]string{
+	"WHATSAPP_GET_MEDIA": {
+		`{"media_id":"1013859600285441","download":true,"save_as":"photo.jpg"}`,
+	},
+}
+
+// TestReadOnlyWritesNothing: on a read-only server (--read-only reaches the
+// tools as Deps.ReadOnly), every tool annotated read-only, run with its
+// example and with each of its file-writing inputs, leaves the media
+// directory as it was, and refuses those inputs saying why.
+func TestReadOnlyWritesNothing(t *testing.T) {
+	for _, tl := range actions.All(&actions.Deps{}) {
+		if !tl.Annotations.ReadOnly {
+			if _, listed := fileWritingInputs[tl.Name]; listed {
+				t.Errorf("%s is listed in fileWritingInputs but is not annotated read-only", tl.Name)
+			}
+			continue
+		}
+		writing := fileWritingInputs[tl.Name]
+		if strings.Contains(string(tl.InputSchema), "media directory") && len(writing) == 0 {
+			t.Errorf("%s is annotated read-only and its schema mentions the media directory: list its file-writing inputs in fileWritingInputs", tl.Name)
+		}
+		t.Run(tl.Name, func(t *testing.T) {
+			f := newFake(t)
+			d := newDeps(t, f)
+			d.ReadOnly = true
+			for _, in := range append([]string{string(tl.Example)}, writing...) {
+				res := call(t, d, tl.Name, in)
+				entries, err := os.ReadDir(d.MediaDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(entries) > 0 {
+					t.Errorf("%s wrote %s in the media directory of a read-only server", in, entries[0].Name())
+					for _, e := range entries {
+						os.Remove(filepath.Join(d.MediaDir, e.Name()))
+					}
+				}
+				if slices.Contains(writing, in) && (res.Successful || res.Kind != tools.KindInvalidInput || !strings.Contains(res.Error, "read-only")) {
+					t.Errorf("%s on a read-only server: %s (kind %q), want an input error naming read-only mode", in, res.JSON(), res.Kind)
+				}
+			}
+		})
+	}
 }

@@ -77,6 +77,8 @@ const (
 	phoneJSON    = `{"verified_name":"Lucky Shrub","code_verification_status":"VERIFIED","display_phone_number":"+1 555-096-7852","quality_rating":"GREEN","platform_type":"CLOUD_API","throughput":{"level":"STANDARD"},"id":"` + pnID + `"}`
 	templateJSON = `{"id":"` + templateID + `","name":"order_update","language":"en_US","category":"UTILITY","status":"APPROVED"}`
 	pagingJSON   = `{"cursors":{"before":"QVFIb4","after":"QVFIa4"},"next":"https://graph.facebook.com/v25.0/next-page"}`
+	// pagingOut is what the list tools return of pagingJSON: cursors only.
+	pagingOut = `{"cursors":{"before":"QVFIb4","after":"QVFIa4"}}`
 )
 
 func (f *fakeGraph) mediaInfoJSON(id string) string {

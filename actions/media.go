@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -70,17 +71,37 @@ func canonicalMIME(m string) string {
 // FileInput is the file to upload: bytes inline as base64, or a path under
 // the operator's media directory.
 type FileInput struct {
-	Name     string `json:"name,omitempty" validate:"omitempty,max=255" jsonschema_description:"The file name with its extension, e.g. invoice.pdf (defaults to the path's base name)."`
-	Mimetype string `json:"mimetype,omitempty" validate:"omitempty,max=255" jsonschema_description:"The MIME type, e.g. image/jpeg; derived from the name's extension when omitted."`
-	Content  string `json:"content,omitempty" validate:"required_without=Path,excluded_with=Path,omitempty,base64" jsonschema_description:"The file's bytes, standard base64. Give this or path."`
-	Path     string `json:"path,omitempty" validate:"required_without=Content,omitempty,max=4096" jsonschema_description:"A file path relative to (or inside) the media directory the operator allowed with --media-dir / WHATSAPP_MEDIA_DIR. Give this or content."`
+	Name     string `json:"name,omitempty" validate:"omitempty,max=255" jsonschema_description:"With extension, e.g. invoice.pdf."`
+	Mimetype string `json:"mimetype,omitempty" validate:"omitempty,max=255" jsonschema_description:"Default: from the name's extension."`
+	// Content keeps the base64 in the request's bytes; it is decoded as a
+	// stream into the upload (tools.Base64).
+	Content tools.Base64 `json:"content,omitempty" validate:"required_without=Path,excluded_with=Path" jsonschema_description:"The bytes, standard base64; or path."`
+	Path    string       `json:"path,omitempty" validate:"required_without=Content,omitempty,max=4096" jsonschema_description:"A file in the operator's media directory; or content."`
 }
 
 // UploadMediaInput is the input of WHATSAPP_UPLOAD_MEDIA.
 type UploadMediaInput struct {
-	PhoneNumberID string    `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The Meta-assigned numeric id of the business phone number that will send the media (from WHATSAPP_GET_PHONE_NUMBERS)."`
-	MediaType     string    `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video" jsonschema_description:"The kind of media. Allowed: image jpeg/png ≤5 MB; video mp4/3gpp ≤16 MB; audio aac/amr/mp3/m4a/ogg(opus) ≤16 MB; document pdf/txt/doc(x)/xls(x)/ppt(x) ≤100 MB; sticker webp ≤500 KB."`
-	FileToUpload  FileInput `json:"file_to_upload" validate:"required" jsonschema_description:"The file: name, mimetype, and content (base64) or path."`
+	PhoneNumberID string    `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The business number that will send it."`
+	MediaType     string    `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video"`
+	FileToUpload  FileInput `json:"file_to_upload" validate:"required"`
+}
+
+// Check: content is standard base64 (the validator's base64 tag reads
+// strings only).
+func (in *UploadMediaInput) Check() []tools.FieldError {
+	if c := in.FileToUpload.Content; !c.IsZero() && !c.Valid() {
+		return []tools.FieldError{{Field: "file_to_upload.content", Rule: "must be standard base64 (RFC 4648) that decodes"}}
+	}
+	return nil
+}
+
+// maxUploadInput is the largest legal input of WHATSAPP_UPLOAD_MEDIA: the
+// largest media, a 100 MB document (docs/cloud-api.md#media-types-and-sizes),
+// as base64, with room for encoders that write "/" as "\/" (a 64th of the
+// characters of random bytes; twice that is allowed) and the other fields.
+func maxUploadInput() int64 {
+	enc := int64(base64.StdEncoding.EncodedLen(int(mediaRules["document"].maxSize)))
+	return enc + enc/32 + 64<<10
 }
 
 // UploadResult is data of WHATSAPP_UPLOAD_MEDIA.
@@ -123,65 +144,109 @@ func resolveMediaPath(dir, p string) (string, error) {
 	return resolved, nil
 }
 
-// prepareUpload resolves the bytes, name and MIME type and checks them
-// against Meta's rules; every problem is an input error naming the field.
-func (d *Deps) prepareUpload(in *UploadMediaInput) (name, mimeType string, content []byte, err error) {
+// upload is a file checked against Meta's rules, ready to stream.
+type upload struct {
+	name, mimeType string
+	size           int64
+	// open reads the file from its first byte, as often as asked (the
+	// sniffing, each upload attempt, the checksum).
+	open func() (io.ReadCloser, error)
+}
+
+// prepareUpload resolves the file, its name and MIME type and checks them
+// against Meta's rules, reading no more than its first bytes; every problem
+// is an input error naming the field.
+func (d *Deps) prepareUpload(in *UploadMediaInput) (*upload, error) {
 	f := in.FileToUpload
-	name = f.Name
+	up := &upload{name: f.Name}
+	field := "file_to_upload.content"
 	switch {
 	case f.Path != "":
+		field = "file_to_upload.path"
 		path, perr := resolveMediaPath(d.MediaDir, f.Path)
 		if perr != nil {
-			return "", "", nil, tools.Invalid("file_to_upload.path", "%s", perr.Error())
+			return nil, tools.Invalid(field, "%s", perr.Error())
 		}
 		st, serr := os.Stat(path)
 		if serr != nil || !st.Mode().IsRegular() {
-			return "", "", nil, tools.Invalid("file_to_upload.path", "does not name a regular file inside the media directory")
+			return nil, tools.Invalid(field, "does not name a regular file inside the media directory")
 		}
 		if rule := mediaRules[in.MediaType]; st.Size() > rule.maxSize {
-			return "", "", nil, tools.Invalid("file_to_upload.path", "is %d bytes; %s files may be at most %s", st.Size(), in.MediaType, rule.human)
+			return nil, tools.Invalid(field, "is %d bytes; %s files may be at most %s", st.Size(), in.MediaType, rule.human)
 		}
-		if content, err = os.ReadFile(path); err != nil {
-			return "", "", nil, tools.Invalid("file_to_upload.path", "cannot be read")
-		}
-		if name == "" {
-			name = filepath.Base(path)
+		up.size = st.Size()
+		up.open = func() (io.ReadCloser, error) { return os.Open(path) }
+		if up.name == "" {
+			up.name = filepath.Base(path)
 		}
 	default:
-		if content, err = base64.StdEncoding.DecodeString(f.Content); err != nil {
-			return "", "", nil, tools.Invalid("file_to_upload.content", "must be standard base64 that decodes")
-		}
+		content := f.Content
+		up.size = content.DecodedLen()
+		up.open = func() (io.ReadCloser, error) { return io.NopCloser(content.Open()), nil }
 	}
-	if name == "" {
-		return "", "", nil, tools.Invalid("file_to_upload.name", "is required with content (the file name with its extension)")
+	if up.name == "" {
+		return nil, tools.Invalid("file_to_upload.name", "is required with content (the file name with its extension)")
 	}
 	var fields []tools.FieldError
-	mimeType = canonicalMIME(f.Mimetype)
-	if mimeType == "" {
-		mimeType = extMIME[strings.ToLower(filepath.Ext(name))]
-		if mimeType == "" {
-			fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: "is required: it cannot be derived from the file name " + strconv.Quote(name)})
+	up.mimeType = canonicalMIME(f.Mimetype)
+	if up.mimeType == "" {
+		up.mimeType = extMIME[strings.ToLower(filepath.Ext(up.name))]
+		if up.mimeType == "" {
+			fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: "is required: it cannot be derived from the file name " + strconv.Quote(up.name)})
 		}
 	}
 	rule := mediaRules[in.MediaType]
-	if mimeType != "" && !contains(rule.mimes, mimeType) {
-		fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: fmt.Sprintf("%s is not allowed for media_type %s; allowed: %s", mimeType, in.MediaType, strings.Join(rule.mimes, ", "))})
+	if up.mimeType != "" && !contains(rule.mimes, up.mimeType) {
+		fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: fmt.Sprintf("%s is not allowed for media_type %s; allowed: %s", up.mimeType, in.MediaType, strings.Join(rule.mimes, ", "))})
 	}
-	if int64(len(content)) > rule.maxSize {
-		fields = append(fields, tools.FieldError{Field: "file_to_upload", Rule: fmt.Sprintf("is %d bytes; %s files may be at most %s", len(content), in.MediaType, rule.human)})
+	if up.size > rule.maxSize {
+		fields = append(fields, tools.FieldError{Field: "file_to_upload", Rule: fmt.Sprintf("is %d bytes; %s files may be at most %s", up.size, in.MediaType, rule.human)})
 	}
-	if len(content) == 0 {
+	if up.size == 0 {
 		fields = append(fields, tools.FieldError{Field: "file_to_upload", Rule: "is empty"})
 	}
 	// Meta fails mismatched files with 131053; catch the common case of bytes
 	// that are clearly another image format than declared.
-	if sniffed := http.DetectContentType(content); strings.HasPrefix(sniffed, "image/") && strings.HasPrefix(mimeType, "image/") && sniffed != mimeType {
-		fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: fmt.Sprintf("says %s but the bytes are %s", mimeType, sniffed)})
+	head, err := up.head()
+	if err != nil {
+		return nil, tools.Invalid(field, "cannot be read")
+	}
+	if sniffed := http.DetectContentType(head); strings.HasPrefix(sniffed, "image/") && strings.HasPrefix(up.mimeType, "image/") && sniffed != up.mimeType {
+		fields = append(fields, tools.FieldError{Field: "file_to_upload.mimetype", Rule: fmt.Sprintf("says %s but the bytes are %s", up.mimeType, sniffed)})
 	}
 	if len(fields) > 0 {
-		return "", "", nil, &tools.InputError{Fields: fields}
+		return nil, &tools.InputError{Fields: fields}
 	}
-	return name, mimeType, content, nil
+	return up, nil
+}
+
+// head reads the first bytes of the file, as many as sniffing looks at.
+func (u *upload) head() ([]byte, error) {
+	r, err := u.open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b := make([]byte, 512)
+	n, err := io.ReadFull(r, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return b[:n], err
+}
+
+// sha256 reads the whole file again for its checksum.
+func (u *upload) sha256() (string, error) {
+	r, err := u.open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func uploadMedia(d *Deps) tools.Tool {
@@ -189,37 +254,53 @@ func uploadMedia(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_UPLOAD_MEDIA",
 		Title:   "Upload media",
 		Toolset: ToolsetMedia,
-		Hints:   []string{hintMedia},
-		Description: "Upload a file to WhatsApp and get a media id to send with WHATSAPP_SEND_MEDIA_BY_ID (valid 30 days). " +
-			"Give the bytes as base64 in file_to_upload.content with a file name, or a path inside the operator's media directory. " +
-			"The MIME type and size are checked against Meta's limits before uploading: image jpeg/png ≤5 MB, video mp4/3gpp ≤16 MB, audio aac/amr/mp3/m4a/ogg ≤16 MB, document pdf/txt/office ≤100 MB, sticker webp ≤500 KB.",
-		Annotations: tools.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
-		Example:     `{"phone_number_id":"106540352242922","media_type":"document","file_to_upload":{"name":"hello.txt","mimetype":"text/plain","content":"SGVsbG8sIFdoYXRzQXBwIQ=="}}`,
+		Hints:   []string{hintPhoneNumberID, hintPhoneNumbers, hintMedia, hintMediaLimits},
+		Description: "Upload a file for WHATSAPP_SEND_MEDIA_BY_ID (the media id is valid 30 days): its bytes as base64 with a name, or a path in the operator's media directory. " +
+			"Type and size are checked against Meta's limits first.",
+		Annotations:   tools.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
+		Example:       `{"phone_number_id":"106540352242922","media_type":"document","file_to_upload":{"name":"hello.txt","mimetype":"text/plain","content":"SGVsbG8sIFdoYXRzQXBwIQ=="}}`,
+		MaxInputBytes: maxUploadInput(),
 		Handler: func(ctx context.Context, in *UploadMediaInput) (*UploadResult, error) {
-			name, mimeType, content, err := d.prepareUpload(in)
+			// The validator's pool keeps the last input it checked: drop the
+			// file's bytes (the request body) with the call.
+			defer func() { in.FileToUpload.Content = tools.Base64{} }()
+			up, err := d.prepareUpload(in)
 			if err != nil {
 				return nil, err
 			}
-			id, _, err := d.Graph.UploadMedia(ctx, in.PhoneNumberID, name, mimeType, content)
+			id, _, err := d.Graph.UploadMediaFile(ctx, in.PhoneNumberID, graph.MediaFile{Name: up.name, MIMEType: up.mimeType, Size: up.size,
+				Open: func() (io.ReadCloser, error) {
+					r, err := up.open()
+					if err != nil {
+						return nil, err
+					}
+					return struct {
+						io.Reader
+						io.Closer
+					}{tools.ProgressReader(ctx, r, up.size), r}, nil
+				}})
 			if err != nil {
 				return nil, err
 			}
-			sum := sha256.Sum256(content)
-			return &UploadResult{ID: id, MimeType: mimeType, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:])}, nil
+			sum, err := up.sha256()
+			if err != nil {
+				return nil, fmt.Errorf("uploaded as media id %s, but the file cannot be read again for its sha256: %v", id, err)
+			}
+			return &UploadResult{ID: id, MimeType: up.mimeType, Size: up.size, SHA256: sum}, nil
 		},
 	})
 }
 
 // MediaIDInput is the input of WHATSAPP_GET_MEDIA_INFO.
 type MediaIDInput struct {
-	MediaID string `json:"media_id" validate:"required,graphid" jsonschema_description:"The media id, from WHATSAPP_UPLOAD_MEDIA or an inbound message webhook."`
+	MediaID string `json:"media_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_UPLOAD_MEDIA or an inbound message."`
 }
 
 // GetMediaInput is the input of WHATSAPP_GET_MEDIA.
 type GetMediaInput struct {
-	MediaID  string `json:"media_id" validate:"required,graphid" jsonschema_description:"The media id, from WHATSAPP_UPLOAD_MEDIA or an inbound message webhook."`
-	Download bool   `json:"download,omitempty" jsonschema_description:"Also fetch the file (with the access token, which the URL requires) and return it as base64 in content_base64, up to the server's size cap; or save it with save_as."`
-	SaveAs   string `json:"save_as,omitempty" validate:"omitempty,max=255" jsonschema_description:"With download: save the file under this name in the operator's media directory instead of returning it inline."`
+	MediaID  string `json:"media_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_UPLOAD_MEDIA or an inbound message."`
+	Download bool   `json:"download,omitempty" jsonschema_description:"Also fetch the file: content_base64 (size-capped), or save_as."`
+	SaveAs   string `json:"save_as,omitempty" validate:"omitempty,max=255" jsonschema_description:"With download: save as this file in the media directory (not read-only)."`
 }
 
 // Check: save_as needs download and a plain file name.
@@ -240,12 +321,21 @@ type MediaResult struct {
 	MimeType         string `json:"mime_type"`
 	SHA256           string `json:"sha256"`
 	FileSize         string `json:"file_size" jsonschema_description:"Size in bytes, as Meta gives it"`
-	MessagingProduct string `json:"messaging_product,omitempty"`
+	MessagingProduct string `json:"messaging_product,omitempty" jsonschema:"-"`
 	URL              string `json:"url,omitempty" jsonschema_description:"Download URL, valid 5 minutes, and only with the access token: an agent cannot open it directly; use download: true"`
 	URLExpiresAt     string `json:"url_expires_at,omitempty" jsonschema_description:"When url stops working (RFC 3339)"`
 	ContentBase64    string `json:"content_base64,omitempty" jsonschema_description:"With download: the file's bytes"`
 	SavedPath        string `json:"saved_path,omitempty" jsonschema_description:"With save_as: where the file was written"`
 	DownloadedBytes  int64  `json:"downloaded_bytes,omitempty"`
+}
+
+// mediaInfo documents data of WHATSAPP_GET_MEDIA_INFO: the fields of
+// MediaResult it fills (the others are WHATSAPP_GET_MEDIA's).
+type mediaInfo struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mime_type"`
+	SHA256   string `json:"sha256"`
+	FileSize string `json:"file_size"`
 }
 
 func mediaResult(info *graph.MediaInfo) *MediaResult {
@@ -254,13 +344,13 @@ func mediaResult(info *graph.MediaInfo) *MediaResult {
 
 func getMediaInfo(d *Deps) tools.Tool {
 	return tools.New(tools.Def[MediaIDInput, *MediaResult]{
-		Name:    "WHATSAPP_GET_MEDIA_INFO",
-		Title:   "Get media metadata",
-		Toolset: ToolsetMedia,
-		Description: "Read a media object's metadata (MIME type, size, SHA-256) without its download URL. " +
-			"Use WHATSAPP_GET_MEDIA to get the URL or the file itself.",
+		Name:        "WHATSAPP_GET_MEDIA_INFO",
+		Title:       "Get media metadata",
+		Toolset:     ToolsetMedia,
+		Description: "Read a media object's metadata without its URL (WHATSAPP_GET_MEDIA gets the URL or the file).",
 		Annotations: readOnly,
 		Example:     `{"media_id":"1013859600285441"}`,
+		Data:        mediaInfo{},
 		Handler: func(ctx context.Context, in *MediaIDInput) (*MediaResult, error) {
 			info, _, err := d.Graph.GetMedia(ctx, in.MediaID, "")
 			if err != nil {
@@ -277,12 +367,16 @@ func getMedia(d *Deps) tools.Tool {
 		Title:   "Get media URL or file",
 		Toolset: ToolsetMedia,
 		Hints:   []string{hintMedia},
-		Description: "Get a media object's temporary download URL (valid 5 minutes, and only usable with the access token) with its MIME type, size and SHA-256. " +
-			"Set download: true to have the server fetch the file and return it as base64 (size-capped), or with save_as to store it in the operator's media directory. " +
-			"Media ids from inbound messages expire after 7 days, uploaded ones after 30.",
+		Description: "Get a media object's download URL (valid 5 minutes, only with the access token), MIME type, size and SHA-256; " +
+			"download: true fetches the file. Inbound media ids expire after 7 days, uploaded ones after 30.",
 		Annotations: tools.Annotations{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: true},
 		Example:     `{"media_id":"1013859600285441","download":true}`,
 		Handler: func(ctx context.Context, in *GetMediaInput) (*MediaResult, error) {
+			if in.SaveAs != "" && d.ReadOnly {
+				// The tool is annotated read-only and stays enabled on a
+				// read-only server, so the one input that writes is refused.
+				return nil, tools.Invalid("save_as", "is not available: the server runs read-only (--read-only / WHATSAPP_READ_ONLY) and writes no file; omit save_as to get the bytes inline")
+			}
 			if in.SaveAs != "" && d.MediaDir == "" {
 				return nil, tools.Invalid("save_as", "is not available: the operator has not allowed a media directory (--media-dir / WHATSAPP_MEDIA_DIR); omit save_as to get the bytes inline")
 			}
@@ -307,7 +401,8 @@ func getMedia(d *Deps) tools.Tool {
 				limit = mediaRules["document"].maxSize
 			}
 			var buf bytes.Buffer
-			n, _, _, err := d.Graph.DownloadMedia(ctx, info.URL, &buf, limit)
+			size, _ := strconv.ParseInt(string(info.FileSize), 10, 64)
+			n, _, _, err := d.Graph.DownloadMedia(ctx, info.URL, tools.ProgressWriter(ctx, &buf, size), limit)
 			if errors.Is(err, graph.ErrTooLarge) {
 				return nil, fmt.Errorf("the file is larger than the %d-byte download cap; use save_as to store it in the media directory, or fetch url yourself with the access token within 5 minutes", limit)
 			}

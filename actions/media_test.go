@@ -181,7 +181,7 @@ func TestUploadMediaInvalid(t *testing.T) {
 		{name: "PNG bytes declared as JPEG", mediaType: "image", file: `{"name":"a.jpg","mimetype":"image/jpeg","content":"` + b64(pngBytes) + `"}`, field: "file_to_upload.mimetype", ruleHas: "image/png"},
 		{name: "content without a name", mediaType: "document", file: `{"mimetype":"text/plain","content":"aGk="}`, field: "file_to_upload.name"},
 		{name: "unknown extension, no MIME", mediaType: "document", file: `{"name":"a.xyz","content":"aGk="}`, field: "file_to_upload.mimetype"},
-		{name: "unknown file field", mediaType: "document", file: `{"name":"a.txt","content":"aGk=","bytes":"x"}`, field: "bytes"},
+		{name: "unknown file field", mediaType: "document", file: `{"name":"a.txt","content":"aGk=","bytes":"x"}`, field: "file_to_upload.bytes"},
 		{name: "bad media_type", mediaType: "gif", file: `{"name":"a.txt","content":"aGk="}`, field: "media_type"},
 	}
 	f := newFake(t)

@@ -10,27 +10,60 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
-// Recipient is shared by every send: who gets it and which business number sends it.
+// Recipient is shared by every send: who gets it and which business number
+// sends it. Its fields have no description: the tools' hints explain both,
+// once, in the instructions.
 type Recipient struct {
-	ToNumber      string `json:"to_number" validate:"required,phone" jsonschema_description:"The recipient's phone number including the country code, e.g. +16505551234 or 16505551234 (spaces, dashes and parentheses are fine). It is normalised to +<digits>; a number without its country code is rejected."`
-	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The Meta-assigned numeric id of the business phone number that sends (from WHATSAPP_GET_PHONE_NUMBERS), not the phone number itself."`
+	// ToNumber's tag checks its characters, which no policy changes; the
+	// operator's phone policy (recipientRule) judges the number.
+	ToNumber      string `json:"to_number" validate:"required,dialable"`
+	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid"`
 }
 
-// Normalize rewrites to_number to +<digits>.
+// Normalize rewrites to_number to +<digits>; recipientRule then applies the
+// operator's policy.
 func (r *Recipient) Normalize() { r.ToNumber = tools.NormalizePhone(r.ToNumber) }
+
+func (r *Recipient) recipient() *Recipient { return r }
+
+// recipientRule is the Prepare of every send (In embeds Recipient): it
+// reads to_number with the operator's phone policy (Deps.Phones). A refused
+// number is named with the other offending fields; a converted or doubtful
+// one is sent with a warning.
+func recipientRule[In any, P interface {
+	*In
+	recipient() *Recipient
+}](d *Deps) func(context.Context, *In) []tools.FieldError {
+	return func(ctx context.Context, in *In) []tools.FieldError {
+		r := P(in).recipient()
+		if r.ToNumber == "" {
+			return nil // required says so
+		}
+		c := d.Phones.Check(r.ToNumber)
+		if c.Rule != "" {
+			return []tools.FieldError{{Field: "to_number", Rule: c.Rule}}
+		}
+		r.ToNumber = c.Number
+		if c.Warning != "" {
+			tools.Warn(ctx, "to_number %s", c.Warning)
+		}
+		return nil
+	}
+}
 
 // SendResult is data for every send: accepted by Meta, not yet delivered.
 type SendResult struct {
-	MessageID        string                  `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…); statuses (sent, delivered, read, failed) arrive later for it"`
-	To               string                  `json:"to" jsonschema_description:"The number the message was sent to, as sent (+<digits>)"`
-	WaID             string                  `json:"wa_id" jsonschema_description:"The recipient's WhatsApp id as Meta resolved it (may be empty for username-only users)"`
-	MessageStatus    string                  `json:"message_status,omitempty" jsonschema_description:"Template sends only: accepted, or held_for_quality_assessment when Meta paces the template"`
-	MessagingProduct string                  `json:"messaging_product,omitempty"`
-	Contacts         []graph.ResponseContact `json:"contacts,omitempty" jsonschema_description:"As returned by the Graph API"`
-	Messages         []graph.ResponseMessage `json:"messages,omitempty" jsonschema_description:"As returned by the Graph API"`
+	MessageID        string `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…); statuses (sent, delivered, read, failed) arrive later for it"`
+	To               string `json:"to" jsonschema_description:"The number the message was sent to, as sent (+<digits>)"`
+	WaID             string `json:"wa_id" jsonschema_description:"The recipient's WhatsApp id as Meta resolved it (may be empty for username-only users)"`
+	MessageStatus    string `json:"message_status,omitempty" jsonschema_description:"Template sends only: accepted, or held_for_quality_assessment when Meta paces the template"`
+	MessagingProduct string `json:"messaging_product,omitempty" jsonschema:"-"`
+	// Contacts and Messages are Meta's answer as given; the fields above
+	// are what a model reads of them, so the output schema leaves these
+	// out (jsonschema:"-"), not data.
+	Contacts []graph.ResponseContact `json:"contacts,omitempty" jsonschema:"-"`
+	Messages []graph.ResponseMessage `json:"messages,omitempty" jsonschema:"-"`
 }
-
-const windowRule = "Free-form messages reach the recipient only inside the 24-hour customer-service window (they wrote to this business number in the last 24 hours); outside it Meta still answers with a message id but the message later fails with error 131047, so use WHATSAPP_SEND_TEMPLATE_MESSAGE with an approved template instead. A successful result means Meta accepted the message, not that it was delivered."
 
 // dispatch sends m and shapes the result. freeForm sends get the 24-hour
 // window check when a store is configured.
@@ -84,9 +117,9 @@ func replyContext(id string) *graph.MessageContext {
 // SendMessageInput is the input of WHATSAPP_SEND_MESSAGE.
 type SendMessageInput struct {
 	Recipient
-	Text       string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The message text, at most 4096 characters. URLs are linked automatically; WhatsApp formatting (*bold*, _italic_) works."`
-	PreviewURL bool   `json:"preview_url,omitempty" jsonschema_description:"Render a link preview of the first http(s) URL in the text."`
-	MessageID  string `json:"message_id,omitempty" validate:"omitempty,notblank,max=512" jsonschema_description:"Optional: the id (wamid.…) of a message to reply to; the reply quotes it."`
+	Text       string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The text; *bold* and _italic_ work."`
+	PreviewURL bool   `json:"preview_url,omitempty" jsonschema_description:"Preview the first URL of the text."`
+	MessageID  string `json:"message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 func sendMessage(d *Deps) tools.Tool {
@@ -94,10 +127,11 @@ func sendMessage(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_MESSAGE",
 		Title:   "Send a text message",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber},
-		Description: "Send a free-form text message from a business phone number to a WhatsApp user. " +
-			"Use it to answer a customer who wrote recently; set message_id to quote one of their messages. " + windowRule,
+		Hints:   freeFormHints,
+		Description: "Send a text message to a customer, e.g. to answer one who wrote recently; message_id quotes one of their messages." +
+			onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendMessageInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","text":"Your order has shipped!"}`,
 		Handler: func(ctx context.Context, in *SendMessageInput) (*SendResult, error) {
 			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "text", Context: replyContext(in.MessageID),
@@ -109,9 +143,9 @@ func sendMessage(d *Deps) tools.Tool {
 // SendReplyInput is the input of WHATSAPP_SEND_REPLY.
 type SendReplyInput struct {
 	Recipient
-	Text             string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The reply text, at most 4096 characters."`
-	ReplyToMessageID string `json:"reply_to_message_id" validate:"required,notblank,max=512" jsonschema_description:"The id (wamid.…) of the message being answered; WhatsApp shows it quoted above the reply."`
-	PreviewURL       bool   `json:"preview_url,omitempty" jsonschema_description:"Render a link preview of the first http(s) URL in the text."`
+	Text             string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The reply text."`
+	ReplyToMessageID string `json:"reply_to_message_id" validate:"required,notblank,max=512" jsonschema_description:"The id (wamid.) of the message answered."`
+	PreviewURL       bool   `json:"preview_url,omitempty" jsonschema_description:"Preview the first URL of the text."`
 }
 
 func sendReply(d *Deps) tools.Tool {
@@ -119,11 +153,11 @@ func sendReply(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_REPLY",
 		Title:   "Reply to a message",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber},
-		Description: "Send a text reply that quotes a specific earlier message (contextual reply). " +
-			"Use it when answering one message among several so the user sees which one you mean. " +
-			"The quote is not shown if the original was deleted or is older than about 30 days. " + windowRule,
+		Hints:   freeFormHints,
+		Description: "Send a text reply quoting one earlier message, so the customer sees which one you answer; " +
+			"no quote is shown if the original was deleted or is over 30 days old." + onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendReplyInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","text":"Yes, it comes in blue.","reply_to_message_id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="}`,
 		Handler: func(ctx context.Context, in *SendReplyInput) (*SendResult, error) {
 			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "text", Context: replyContext(in.ReplyToMessageID),
@@ -158,7 +192,7 @@ func mediaObject(m *graph.Message, mediaType string, obj *graph.MediaObject) {
 
 func captionCheck(mediaType, caption string) []tools.FieldError {
 	if caption != "" && !captionAllowed(mediaType) {
-		return []tools.FieldError{{Field: "caption", Rule: fmt.Sprintf("is only allowed for image, video and document media, not %s; remove it", mediaType)}}
+		return []tools.FieldError{{Field: "caption", Rule: fmt.Sprintf("is only allowed for image, video and document media, not %s; remove it", tools.Echo(mediaType))}}
 	}
 	return nil
 }
@@ -166,9 +200,9 @@ func captionCheck(mediaType, caption string) []tools.FieldError {
 // SendMediaInput is the input of WHATSAPP_SEND_MEDIA.
 type SendMediaInput struct {
 	Recipient
-	MediaType string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video" jsonschema_description:"The kind of media."`
-	Link      string `json:"link" validate:"required,http_url,max=2000" jsonschema_description:"A public http(s) URL of the file; Meta downloads it (and caches it for 10 minutes). Limits: image jpeg/png ≤5 MB, video mp4/3gpp ≤16 MB, audio aac/amr/mp3/m4a/ogg ≤16 MB, document ≤100 MB, sticker webp ≤500 KB."`
-	Caption   string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Optional caption, at most 1024 characters; only for image, video and document."`
+	MediaType string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video"`
+	Link      string `json:"link" validate:"required,http_url,max=2000" jsonschema_description:"Public URL of the file."`
+	Caption   string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Image, video and document only."`
 }
 
 // Check applies the caption rule.
@@ -179,11 +213,11 @@ func sendMedia(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_MEDIA",
 		Title:   "Send media by link",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber, hintMedia},
-		Description: "Send an image, video, audio file, document or sticker that Meta fetches from a public URL. " +
-			"Use WHATSAPP_UPLOAD_MEDIA + WHATSAPP_SEND_MEDIA_BY_ID instead for private files or faster delivery. " +
-			"A link Meta cannot fetch, or a file of the wrong type or size, fails with error 131053 (sometimes only in a later `failed` status). " + windowRule,
+		Hints:   mediaSendHints,
+		Description: "Send an image, video, audio, document or sticker that Meta fetches from a public URL. " +
+			"A link Meta cannot fetch, or a wrong type or size, fails with 131053, maybe only later in a failed status." + onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendMediaInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","media_type":"image","link":"https://example.com/aloe.png","caption":"The best succulent ever?"}`,
 		Handler: func(ctx context.Context, in *SendMediaInput) (*SendResult, error) {
 			m := &graph.Message{}
@@ -196,18 +230,18 @@ func sendMedia(d *Deps) tools.Tool {
 // SendMediaByIDInput is the input of WHATSAPP_SEND_MEDIA_BY_ID.
 type SendMediaByIDInput struct {
 	Recipient
-	MediaType        string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video" jsonschema_description:"The kind of media; must match what was uploaded."`
-	MediaID          string `json:"media_id" validate:"required,graphid" jsonschema_description:"The media id returned by WHATSAPP_UPLOAD_MEDIA (valid 30 days), uploaded from the same phone_number_id."`
-	Caption          string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Optional caption, at most 1024 characters; only for image, video and document."`
-	Filename         string `json:"filename,omitempty" validate:"omitempty,max=240" jsonschema_description:"Documents only: the file name the recipient sees, with its extension (it picks the icon)."`
-	ReplyToMessageID string `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512" jsonschema_description:"Optional: the id (wamid.…) of a message to reply to."`
+	MediaType        string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video" jsonschema_description:"As uploaded."`
+	MediaID          string `json:"media_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_UPLOAD_MEDIA with the same phone_number_id."`
+	Caption          string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Image, video and document only."`
+	Filename         string `json:"filename,omitempty" validate:"omitempty,max=240" jsonschema_description:"Document only: the name shown, with extension."`
+	ReplyToMessageID string `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 // Check applies the caption and filename rules.
 func (in *SendMediaByIDInput) Check() []tools.FieldError {
 	errs := captionCheck(in.MediaType, in.Caption)
 	if in.Filename != "" && in.MediaType != "document" {
-		errs = append(errs, tools.FieldError{Field: "filename", Rule: fmt.Sprintf("is only allowed for document media, not %s; remove it", in.MediaType)})
+		errs = append(errs, tools.FieldError{Field: "filename", Rule: fmt.Sprintf("is only allowed for document media, not %s; remove it", tools.Echo(in.MediaType))})
 	}
 	return errs
 }
@@ -217,10 +251,11 @@ func sendMediaByID(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_MEDIA_BY_ID",
 		Title:   "Send uploaded media",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber, hintMedia},
-		Description: "Send media previously uploaded with WHATSAPP_UPLOAD_MEDIA, by its media id. " +
-			"Preferred over links: Meta does not have to fetch anything. Media ids from uploads expire after 30 days. " + windowRule,
+		Hints:   mediaSendHints,
+		Description: "Send media uploaded with WHATSAPP_UPLOAD_MEDIA by its media id (valid 30 days); surer than a link, since Meta fetches nothing." +
+			onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendMediaByIDInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","media_type":"document","media_id":"1376223850470843","filename":"invoice.pdf","caption":"Your invoice"}`,
 		Handler: func(ctx context.Context, in *SendMediaByIDInput) (*SendResult, error) {
 			m := &graph.Message{Context: replyContext(in.ReplyToMessageID)}
@@ -233,16 +268,17 @@ func sendMediaByID(d *Deps) tools.Tool {
 // SendLocationInput is the input of WHATSAPP_SEND_LOCATION.
 type SendLocationInput struct {
 	Recipient
-	Name      string `json:"name" validate:"required,notblank,max=1000" jsonschema_description:"The place's name, e.g. Philz Coffee."`
-	Address   string `json:"address" validate:"required,notblank,max=1000" jsonschema_description:"The place's address, e.g. 101 Forest Ave, Palo Alto, CA 94301."`
-	Latitude  string `json:"latitude" validate:"required,latitude" jsonschema_description:"Latitude in decimal degrees, -90 to 90, as a string, e.g. \"37.44216\"."`
-	Longitude string `json:"longitude" validate:"required,longitude" jsonschema_description:"Longitude in decimal degrees, -180 to 180, as a string, e.g. \"-122.16153\"."`
+	Name      string        `json:"name" validate:"required,notblank,max=1000"`
+	Address   string        `json:"address" validate:"required,notblank,max=1000"`
+	Latitude  tools.Decimal `json:"latitude" validate:"required,latitude"`
+	Longitude tools.Decimal `json:"longitude" validate:"required,longitude"`
 }
 
 // Normalize trims the coordinates, which models often pad.
 func (in *SendLocationInput) Normalize() {
 	in.Recipient.Normalize()
-	in.Latitude, in.Longitude = strings.TrimSpace(in.Latitude), strings.TrimSpace(in.Longitude)
+	in.Latitude = tools.Decimal(strings.TrimSpace(string(in.Latitude)))
+	in.Longitude = tools.Decimal(strings.TrimSpace(string(in.Longitude)))
 }
 
 func sendLocation(d *Deps) tools.Tool {
@@ -250,33 +286,34 @@ func sendLocation(d *Deps) tools.Tool {
 		Name:        "WHATSAPP_SEND_LOCATION",
 		Title:       "Send a location",
 		Toolset:     ToolsetMessages,
-		Hints:       []string{hintToNumber},
-		Description: "Send a location pin (coordinates with a name and address) that opens in the recipient's maps app. " + windowRule,
+		Hints:       freeFormHints,
+		Description: "Send a location pin (coordinates, name and address) that opens in the customer's maps app." + onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendLocationInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","name":"Philz Coffee","address":"101 Forest Ave, Palo Alto, CA 94301","latitude":"37.44216251868683","longitude":"-122.16153582049394"}`,
 		Handler: func(ctx context.Context, in *SendLocationInput) (*SendResult, error) {
 			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "location", Location: &graph.Location{
-				Latitude: in.Latitude, Longitude: in.Longitude, Name: in.Name, Address: in.Address}}, true)
+				Latitude: string(in.Latitude), Longitude: string(in.Longitude), Name: in.Name, Address: in.Address}}, true)
 		},
 	})
 }
 
 // ContactInput is one contact card.
 type ContactInput struct {
-	Name      ContactNameInput `json:"name" validate:"required" jsonschema_description:"The contact's name; formatted_name is required."`
+	Name      ContactNameInput `json:"name" validate:"required"`
 	Addresses []struct {
 		Street      string `json:"street,omitempty"`
 		City        string `json:"city,omitempty"`
 		State       string `json:"state,omitempty"`
 		Zip         string `json:"zip,omitempty"`
 		Country     string `json:"country,omitempty"`
-		CountryCode string `json:"country_code,omitempty" jsonschema_description:"ISO two-letter country code, e.g. US"`
-		Type        string `json:"type,omitempty" jsonschema_description:"e.g. HOME or WORK"`
+		CountryCode string `json:"country_code,omitempty"`
+		Type        string `json:"type,omitempty"`
 	} `json:"addresses,omitempty" validate:"max=20"`
-	Birthday string `json:"birthday,omitempty" validate:"omitempty,datetime=2006-01-02" jsonschema_description:"YYYY-MM-DD"`
+	Birthday string `json:"birthday,omitempty" validate:"omitempty,datetime=2006-01-02"`
 	Emails   []struct {
 		Email string `json:"email,omitempty" validate:"omitempty,email"`
-		Type  string `json:"type,omitempty" jsonschema_description:"e.g. HOME or WORK"`
+		Type  string `json:"type,omitempty"`
 	} `json:"emails,omitempty" validate:"max=20,dive"`
 	Org *struct {
 		Company    string `json:"company,omitempty"`
@@ -285,8 +322,8 @@ type ContactInput struct {
 	} `json:"org,omitempty"`
 	Phones []struct {
 		Phone string `json:"phone,omitempty"`
-		WaID  string `json:"wa_id,omitempty" validate:"omitempty,number" jsonschema_description:"The WhatsApp id (digits); with it WhatsApp shows Message and Save buttons, without it Invite"`
-		Type  string `json:"type,omitempty" jsonschema_description:"e.g. CELL, MAIN, HOME, WORK"`
+		WaID  string `json:"wa_id,omitempty" validate:"omitempty,number" jsonschema_description:"Adds a Message button"`
+		Type  string `json:"type,omitempty"`
 	} `json:"phones,omitempty" validate:"max=20,dive"`
 	URLs []struct {
 		URL  string `json:"url,omitempty"`
@@ -296,7 +333,7 @@ type ContactInput struct {
 
 // ContactNameInput is a contact's name.
 type ContactNameInput struct {
-	FormattedName string `json:"formatted_name" validate:"required,notblank" jsonschema_description:"The full name as displayed, e.g. Barbara J. Johnson"`
+	FormattedName string `json:"formatted_name" validate:"required,notblank" jsonschema_description:"The full name shown"`
 	FirstName     string `json:"first_name,omitempty"`
 	LastName      string `json:"last_name,omitempty"`
 	MiddleName    string `json:"middle_name,omitempty"`
@@ -307,7 +344,7 @@ type ContactNameInput struct {
 // SendContactsInput is the input of WHATSAPP_SEND_CONTACTS.
 type SendContactsInput struct {
 	Recipient
-	Contacts []ContactInput `json:"contacts" validate:"required,min=1,max=257,dive" jsonschema_description:"The contact cards to send, 1 to 257."`
+	Contacts []ContactInput `json:"contacts" validate:"required,min=1,max=257,dive"`
 }
 
 func (c ContactInput) toGraph() graph.Contact {
@@ -333,13 +370,13 @@ func (c ContactInput) toGraph() graph.Contact {
 
 func sendContacts(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendContactsInput, *SendResult]{
-		Name:    "WHATSAPP_SEND_CONTACTS",
-		Title:   "Send contact cards",
-		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber},
-		Description: "Send one or more contact cards (vCards) the recipient can save or message. " +
-			"Each contact needs name.formatted_name; give phones[].wa_id so WhatsApp offers a Message button. " + windowRule,
+		Name:        "WHATSAPP_SEND_CONTACTS",
+		Title:       "Send contact cards",
+		Toolset:     ToolsetMessages,
+		Hints:       freeFormHints,
+		Description: "Send contact cards (vCards) the customer can save or message; each needs name.formatted_name." + onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendContactsInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","contacts":[{"name":{"formatted_name":"Barbara J. Johnson","first_name":"Barbara","last_name":"Johnson"},"phones":[{"phone":"+19175559999","wa_id":"19175559999","type":"CELL"}]}]}`,
 		Handler: func(ctx context.Context, in *SendContactsInput) (*SendResult, error) {
 			m := &graph.Message{Type: "contacts"}
@@ -353,18 +390,18 @@ func sendContacts(d *Deps) tools.Tool {
 
 // ButtonInput is one reply button.
 type ButtonInput struct {
-	ID    string `json:"id,omitempty" validate:"omitempty,max=256,trimmed" jsonschema_description:"Your id for the button, at most 256 characters, unique; it comes back in the reply webhook. Defaults to button_<n>."`
-	Title string `json:"title" validate:"required,notblank,max=20" jsonschema_description:"The button label, at most 20 characters, unique; no markdown."`
+	ID    string `json:"id,omitempty" validate:"omitempty,max=256,trimmed" jsonschema_description:"Unique; returned on tap. Default button_N."`
+	Title string `json:"title" validate:"required,notblank,max=20" jsonschema_description:"Unique label."`
 }
 
 // SendButtonsInput is the input of WHATSAPP_SEND_INTERACTIVE_BUTTONS.
 type SendButtonsInput struct {
 	Recipient
-	BodyText         string        `json:"body_text" validate:"required,notblank,max=1024" jsonschema_description:"The message text above the buttons, at most 1024 characters."`
-	Buttons          []ButtonInput `json:"buttons" validate:"required,min=1,max=3,dive" jsonschema_description:"1 to 3 quick-reply buttons."`
-	HeaderText       string        `json:"header_text,omitempty" validate:"omitempty,max=60" jsonschema_description:"Optional bold header, at most 60 characters."`
-	FooterText       string        `json:"footer_text,omitempty" validate:"omitempty,max=60" jsonschema_description:"Optional grey footer, at most 60 characters."`
-	ReplyToMessageID string        `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512" jsonschema_description:"Optional: the id (wamid.…) of a message to reply to."`
+	BodyText         string        `json:"body_text" validate:"required,notblank,max=1024"`
+	Buttons          []ButtonInput `json:"buttons" validate:"required,min=1,max=3,dive"`
+	HeaderText       string        `json:"header_text,omitempty" validate:"omitempty,max=60"`
+	FooterText       string        `json:"footer_text,omitempty" validate:"omitempty,max=60"`
+	ReplyToMessageID string        `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 // Normalize fills default button ids.
@@ -410,10 +447,11 @@ func sendInteractiveButtons(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_INTERACTIVE_BUTTONS",
 		Title:   "Send reply buttons",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber},
-		Description: "Send a message with up to 3 quick-reply buttons (e.g. Yes / No / Later). " +
-			"The user's tap comes back as an inbound message with the button's id and title. For more than 3 choices use WHATSAPP_SEND_INTERACTIVE_LIST. " + windowRule,
+		Hints:   freeFormHints,
+		Description: "Send a message with 1 to 3 quick-reply buttons (e.g. Yes / No / Later); a tap comes back as an inbound message with the button's id. " +
+			"More choices: WHATSAPP_SEND_INTERACTIVE_LIST." + onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendButtonsInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Your workshop is at 9am tomorrow. Still coming?","buttons":[{"id":"yes","title":"Yes"},{"id":"reschedule","title":"Reschedule"}]}`,
 		Handler: func(ctx context.Context, in *SendButtonsInput) (*SendResult, error) {
 			h, f := headerFooter(in.HeaderText, in.FooterText)
@@ -428,26 +466,26 @@ func sendInteractiveButtons(d *Deps) tools.Tool {
 
 // SectionInput is one section of a list message.
 type SectionInput struct {
-	Title string     `json:"title,omitempty" validate:"omitempty,max=24" jsonschema_description:"Section heading, at most 24 characters; required when there is more than one section."`
-	Rows  []RowInput `json:"rows" validate:"required,min=1,max=10,dive" jsonschema_description:"The choices of this section (at most 10 rows across ALL sections)."`
+	Title string     `json:"title,omitempty" validate:"omitempty,max=24" jsonschema_description:"Required with several sections."`
+	Rows  []RowInput `json:"rows" validate:"required,min=1,max=10,dive"`
 }
 
 // RowInput is one row of a list message.
 type RowInput struct {
-	ID          string `json:"id" validate:"required,notblank,max=200" jsonschema_description:"Your id for the row, at most 200 characters, unique in the message; it comes back in the reply webhook."`
-	Title       string `json:"title" validate:"required,notblank,max=24" jsonschema_description:"The row's label, at most 24 characters."`
-	Description string `json:"description,omitempty" validate:"omitempty,max=72" jsonschema_description:"Optional second line, at most 72 characters."`
+	ID          string `json:"id" validate:"required,notblank,max=200" jsonschema_description:"Unique in the message; returned on pick."`
+	Title       string `json:"title" validate:"required,notblank,max=24"`
+	Description string `json:"description,omitempty" validate:"omitempty,max=72"`
 }
 
 // SendListInput is the input of WHATSAPP_SEND_INTERACTIVE_LIST.
 type SendListInput struct {
 	Recipient
-	BodyText         string         `json:"body_text" validate:"required,notblank,max=1024" jsonschema_description:"The message text, at most 1024 characters."`
-	ButtonText       string         `json:"button_text" validate:"required,notblank,max=20" jsonschema_description:"The label of the button that opens the list, at most 20 characters."`
-	Sections         []SectionInput `json:"sections" validate:"required,min=1,max=10,dive" jsonschema_description:"1 to 10 sections holding at most 10 rows in total."`
-	HeaderText       string         `json:"header_text,omitempty" validate:"omitempty,max=60" jsonschema_description:"Optional header, at most 60 characters (text only)."`
-	FooterText       string         `json:"footer_text,omitempty" validate:"omitempty,max=60" jsonschema_description:"Optional footer, at most 60 characters."`
-	ReplyToMessageID string         `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512" jsonschema_description:"Optional: the id (wamid.…) of a message to reply to."`
+	BodyText         string         `json:"body_text" validate:"required,notblank,max=1024"`
+	ButtonText       string         `json:"button_text" validate:"required,notblank,max=20" jsonschema_description:"Label of the button that opens the list."`
+	Sections         []SectionInput `json:"sections" validate:"required,min=1,max=10,dive" jsonschema_description:"At most 10 rows in all."`
+	HeaderText       string         `json:"header_text,omitempty" validate:"omitempty,max=60"`
+	FooterText       string         `json:"footer_text,omitempty" validate:"omitempty,max=60"`
+	ReplyToMessageID string         `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 // Check enforces Meta's rules across sections: 10 rows in total, titles
@@ -480,10 +518,11 @@ func sendInteractiveList(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_INTERACTIVE_LIST",
 		Title:   "Send a list of choices",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber},
-		Description: "Send a message with a button that opens a list of up to 10 choices, grouped in sections (menus, time slots, shipping options). " +
-			"At most 10 rows in total across all sections; each section needs a title when there are several. The user's pick comes back as an inbound message with the row id. " + windowRule,
+		Hints:   freeFormHints,
+		Description: "Send a message whose button opens a list of up to 10 choices in sections (menus, time slots); a pick comes back as an inbound message with the row id." +
+			onlyInWindow,
 		Annotations: send,
+		Prepare:     recipientRule[SendListInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Which shipping option do you prefer?","button_text":"Shipping options","sections":[{"title":"Fast","rows":[{"id":"express","title":"Express","description":"Next day"}]},{"title":"Cheap","rows":[{"id":"ground","title":"Ground","description":"2-5 days"}]}]}`,
 		Handler: func(ctx context.Context, in *SendListInput) (*SendResult, error) {
 			h, f := headerFooter(in.HeaderText, in.FooterText)

@@ -22,15 +22,15 @@ type TemplateComponentDefs []map[string]any
 func (TemplateComponentDefs) JSONSchema() *jsonschema.Schema {
 	props := jsonschema.NewProperties()
 	props.Set("type", &jsonschema.Schema{Type: "string", Enum: []any{"HEADER", "BODY", "FOOTER", "BUTTONS"},
-		Description: "Component type. Exactly one BODY; at most one HEADER, FOOTER and BUTTONS."})
+		Description: "One BODY; at most one of the others."})
 	props.Set("format", &jsonschema.Schema{Type: "string", Enum: []any{"TEXT", "IMAGE", "VIDEO", "DOCUMENT", "GIF", "LOCATION"},
-		Description: "HEADER only: its format. Media headers need an example.header_handle from Meta's resumable upload API."})
+		Description: "HEADER only."})
 	props.Set("text", &jsonschema.Schema{Type: "string",
-		Description: "The text, with variables {{1}}, {{2}}… (or {{name}} with parameter_format NAMED). BODY ≤1024, HEADER ≤60 (one variable), FOOTER ≤60 (no variables). Variables may not start or end the text."})
+		Description: "Variables {{1}}, {{2}} (NAMED: {{name}}), not first or last. BODY ≤1024; HEADER ≤60, one variable; FOOTER ≤60, none."})
 	props.Set("example", &jsonschema.Schema{Type: "object",
-		Description: "Sample values, required when the text has variables: {\"body_text\":[[\"v1\",\"v2\"]]} (nested array) for BODY, {\"header_text\":[\"v\"]} for HEADER; named: body_text_named_params [{param_name, example}]."})
+		Description: "Sample values when the text has variables: {\"body_text\":[[\"v1\",\"v2\"]]} or {\"header_text\":[\"v\"]}."})
 	props.Set("buttons", &jsonschema.Schema{Type: "array", MaxItems: ptr(uint64(10)),
-		Description: "BUTTONS only: up to 10: QUICK_REPLY (text ≤25, up to 10, grouped together), URL (text ≤25, url ≤2000, up to 2), PHONE_NUMBER (text ≤25, phone_number ≤20, 1), COPY_CODE (1).",
+		Description: "BUTTONS only: QUICK_REPLY (up to 10, together), URL (2, url ≤2000), PHONE_NUMBER (1), COPY_CODE (1); text ≤25.",
 		Items:       &jsonschema.Schema{Type: "object", Required: []string{"type"}}})
 	return &jsonschema.Schema{Type: "array", MinItems: ptr(uint64(1)), Items: &jsonschema.Schema{
 		Type: "object", Properties: props, Required: []string{"type"}}}
@@ -40,11 +40,11 @@ func ptr[T any](v T) *T { return &v }
 
 // CreateTemplateInput is the input of WHATSAPP_CREATE_MESSAGE_TEMPLATE.
 type CreateTemplateInput struct {
-	Name            string                `json:"name" validate:"required,tplname" jsonschema_description:"Template name: lowercase letters, digits and underscores, at most 512 characters, e.g. order_shipped."`
-	Category        string                `json:"category" validate:"required,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY" jsonschema_description:"UTILITY for transactional updates, MARKETING for promotions, AUTHENTICATION for one-time codes. Meta may re-categorise."`
-	Language        tools.LanguageCode    `json:"language" validate:"required,langcode" jsonschema_description:"The template's language code, e.g. en_US (case-sensitive, underscore)."`
-	Components      TemplateComponentDefs `json:"components" validate:"required,min=1" jsonschema_description:"The template's components: exactly one BODY, optional HEADER, FOOTER and BUTTONS, in Meta's format."`
-	ParameterFormat string                `json:"parameter_format,omitempty" validate:"omitempty,oneof=POSITIONAL NAMED" jsonschema:"enum=POSITIONAL,enum=NAMED" jsonschema_description:"Optional: POSITIONAL ({{1}}, the default) or NAMED ({{first_name}}) variables."`
+	Name            string                `json:"name" validate:"required,tplname" jsonschema_description:"e.g. order_shipped"`
+	Category        string                `json:"category" validate:"required,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY" jsonschema_description:"UTILITY: transactional; MARKETING: promotions; AUTHENTICATION: one-time codes."`
+	Language        tools.LanguageCode    `json:"language" validate:"required,langcode" jsonschema_description:"e.g. en_US"`
+	Components      TemplateComponentDefs `json:"components" validate:"required,min=1"`
+	ParameterFormat string                `json:"parameter_format,omitempty" validate:"omitempty,oneof=POSITIONAL NAMED" jsonschema:"enum=POSITIONAL,enum=NAMED" jsonschema_description:"Variables {{1}} (default) or {{first_name}}."`
 }
 
 var (
@@ -205,11 +205,9 @@ func createMessageTemplate(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_CREATE_MESSAGE_TEMPLATE",
 		Title:   "Create a message template",
 		Toolset: ToolsetTemplates,
-		Description: "Submit a new message template for Meta's review in the configured WhatsApp Business Account. " +
-			"Templates are the only messages that reach users outside the 24-hour window, and they can be sent only once APPROVED: " +
-			"the result's status is usually PENDING; review takes minutes up to 24 hours, check it with WHATSAPP_GET_TEMPLATE_STATUS. " +
-			"Components need exactly one BODY (≤1024 characters); variables are {{1}}, {{2}}… with sample values in example. " +
-			"Limit: 100 creations per hour per account. Data: {id, status, category}.",
+		Hints:   []string{hintWindow, hintTemplateList},
+		Description: "Submit a new message template for Meta's review; it can be sent once APPROVED, usually after PENDING " +
+			"(review takes up to 24 hours: WHATSAPP_GET_TEMPLATE_STATUS). Variables need sample values in example. 100 creations an hour.",
 		Annotations: tools.Annotations{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
 		Example:     `{"name":"order_shipped","category":"UTILITY","language":"en_US","components":[{"type":"BODY","text":"Hi {{1}}, your order {{2}} has shipped.","example":{"body_text":[["Ana","#1234"]]}}]}`,
 		Handler: func(ctx context.Context, in *CreateTemplateInput) (*graph.TemplateCreated, error) {
@@ -226,7 +224,7 @@ func createMessageTemplate(d *Deps) tools.Tool {
 
 // DeleteTemplateInput is the input of WHATSAPP_DELETE_MESSAGE_TEMPLATE.
 type DeleteTemplateInput struct {
-	TemplateID string `json:"template_id" validate:"required,graphid" jsonschema_description:"The template's id (from WHATSAPP_GET_MESSAGE_TEMPLATES or WHATSAPP_CREATE_MESSAGE_TEMPLATE). Only this template, in this one language, is deleted."`
+	TemplateID string `json:"template_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_GET_MESSAGE_TEMPLATES."`
 }
 
 // DeleteResult is data of WHATSAPP_DELETE_MESSAGE_TEMPLATE.
@@ -241,9 +239,8 @@ func deleteMessageTemplate(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_DELETE_MESSAGE_TEMPLATE",
 		Title:   "Delete a message template",
 		Toolset: ToolsetTemplates,
-		Description: "Permanently delete one message template by its id (other languages of the same name are kept). " +
-			"It cannot be undone; an approved template's name cannot be reused for 30 days, and messages already sent with it are still delivered. " +
-			"Disabled templates cannot be deleted.",
+		Description: "Permanently delete one message template (one language) by its id: it cannot be undone, " +
+			"and an approved template's name cannot be reused for 30 days.",
 		Annotations: tools.Annotations{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: true},
 		Example:     `{"template_id":"1252715608684590"}`,
 		Handler: func(ctx context.Context, in *DeleteTemplateInput) (*DeleteResult, error) {
@@ -272,12 +269,12 @@ func deleteMessageTemplate(d *Deps) tools.Tool {
 
 // GetTemplatesInput is the input of WHATSAPP_GET_MESSAGE_TEMPLATES.
 type GetTemplatesInput struct {
-	After         string             `json:"after,omitempty" validate:"omitempty,max=2000" jsonschema_description:"Cursor from a previous result's paging.cursors.after, to get the next page."`
-	Limit         int                `json:"limit,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=25,minimum=1,maximum=100" jsonschema_description:"Templates per page, 1 to 100 (default 25)."`
-	Status        string             `json:"status,omitempty" validate:"omitempty,oneof=APPROVED PENDING REJECTED DISABLED PAUSED LIMIT_EXCEEDED" jsonschema:"enum=APPROVED,enum=PENDING,enum=REJECTED,enum=DISABLED,enum=PAUSED,enum=LIMIT_EXCEEDED" jsonschema_description:"Only templates in this status; APPROVED ones can be sent."`
-	Category      string             `json:"category,omitempty" validate:"omitempty,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY" jsonschema_description:"Only templates of this category."`
-	Language      tools.LanguageCode `json:"language,omitempty" validate:"omitempty,langcode" jsonschema_description:"Only templates in this language, e.g. en_US."`
-	NameOrContent string             `json:"name_or_content,omitempty" validate:"omitempty,max=512" jsonschema_description:"Only templates whose name or text contains this."`
+	After         string             `json:"after,omitempty" validate:"omitempty,max=2000"`
+	Limit         int                `json:"limit,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=25"`
+	Status        string             `json:"status,omitempty" validate:"omitempty,oneof=APPROVED PENDING REJECTED DISABLED PAUSED LIMIT_EXCEEDED" jsonschema:"enum=APPROVED,enum=PENDING,enum=REJECTED,enum=DISABLED,enum=PAUSED,enum=LIMIT_EXCEEDED"`
+	Category      string             `json:"category,omitempty" validate:"omitempty,oneof=AUTHENTICATION MARKETING UTILITY" jsonschema:"enum=AUTHENTICATION,enum=MARKETING,enum=UTILITY"`
+	Language      tools.LanguageCode `json:"language,omitempty" validate:"omitempty,langcode" jsonschema_description:"e.g. en_US"`
+	NameOrContent string             `json:"name_or_content,omitempty" validate:"omitempty,max=512"`
 }
 
 // Normalize applies the default page size and Meta's upper-case enums.
@@ -293,10 +290,9 @@ func getMessageTemplates(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_GET_MESSAGE_TEMPLATES",
 		Title:   "List message templates",
 		Toolset: ToolsetTemplates,
-		Hints:   []string{hintWindow},
-		Description: "List the message templates of the configured WhatsApp Business Account with their name, language, status, category, components and id. " +
-			"Use it to find an APPROVED template (and its {{variables}}) before WHATSAPP_SEND_TEMPLATE_MESSAGE. " +
-			"Data is an array; when paging.cursors.after is present and paging.next is set, pass it as `after` for the next page.",
+		Hints:   []string{hintWindow, hintTemplateList, hintPaging},
+		Description: "List the business account's message templates. " +
+			"Use it to find an APPROVED template, its language and {{variables}} before WHATSAPP_SEND_TEMPLATE_MESSAGE.",
 		Annotations: readOnly,
 		Example:     `{"status":"APPROVED","limit":10}`,
 		Data:        []TemplateSummary{},
@@ -330,8 +326,8 @@ type TemplateSummary struct {
 
 // TemplateStatusInput is the input of WHATSAPP_GET_TEMPLATE_STATUS.
 type TemplateStatusInput struct {
-	TemplateID string `json:"template_id" validate:"required,graphid" jsonschema_description:"The template's id."`
-	Fields     string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"Comma-separated fields to return, e.g. status,rejected_reason,quality_score. Default: id,name,language,category,status,rejected_reason. status is always included."`
+	TemplateID string `json:"template_id" validate:"required,graphid"`
+	Fields     string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"e.g. status,quality_score; default id,name,language,category,status,rejected_reason."`
 }
 
 // TemplateStatus is data of WHATSAPP_GET_TEMPLATE_STATUS.
@@ -349,8 +345,8 @@ func getTemplateStatus(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_GET_TEMPLATE_STATUS",
 		Title:   "Get a template's review status",
 		Toolset: ToolsetTemplates,
-		Description: "Read a message template's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED…) and, when rejected, the reason. " +
-			"Use it after WHATSAPP_CREATE_MESSAGE_TEMPLATE: only APPROVED templates can be sent; review takes up to 24 hours.",
+		Description: "Read a template's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED...) and rejection reason: " +
+			"only APPROVED ones can be sent, and review takes up to 24 hours.",
 		Annotations: readOnly,
 		Example:     `{"template_id":"1252715608684590"}`,
 		Data:        TemplateStatus{},
@@ -367,10 +363,10 @@ func getTemplateStatus(d *Deps) tools.Tool {
 
 // TemplateParameterInput is one variable value of a template send, in Meta's format.
 type TemplateParameterInput struct {
-	Type          string    `json:"type" validate:"required,oneof=text currency date_time image video document payload" jsonschema:"enum=text,enum=currency,enum=date_time,enum=image,enum=video,enum=document,enum=payload" jsonschema_description:"Parameter type: text for {{variables}}, image/video/document for media headers, payload for quick-reply buttons."`
-	ParameterName string    `json:"parameter_name,omitempty" validate:"omitempty,max=100" jsonschema_description:"Named templates only: the variable's name, e.g. first_name."`
-	Text          string    `json:"text,omitempty" validate:"required_if=Type text,max=1024" jsonschema_description:"The value, for type text (also the URL suffix of a URL button)."`
-	Payload       string    `json:"payload,omitempty" validate:"required_if=Type payload,max=1024" jsonschema_description:"For quick-reply buttons: what comes back when tapped."`
+	Type          string    `json:"type" validate:"required,oneof=text currency date_time image video document payload" jsonschema:"enum=text,enum=currency,enum=date_time,enum=image,enum=video,enum=document,enum=payload" jsonschema_description:"text: {{variables}}, URL suffixes; image/video/document: media header; payload: quick reply."`
+	ParameterName string    `json:"parameter_name,omitempty" validate:"omitempty,max=100" jsonschema_description:"NAMED templates: the variable."`
+	Text          string    `json:"text,omitempty" validate:"required_if=Type text,max=1024"`
+	Payload       string    `json:"payload,omitempty" validate:"required_if=Type payload,max=1024"`
 	Image         *MediaRef `json:"image,omitempty" validate:"required_if=Type image"`
 	Video         *MediaRef `json:"video,omitempty" validate:"required_if=Type video"`
 	Document      *MediaRef `json:"document,omitempty" validate:"required_if=Type document"`
@@ -388,8 +384,8 @@ type MediaRef struct {
 // Currency is a currency value.
 type Currency struct {
 	FallbackValue string `json:"fallback_value" validate:"required"`
-	Code          string `json:"code" validate:"required,len=3,uppercase" jsonschema_description:"ISO 4217 code, e.g. USD"`
-	Amount1000    int64  `json:"amount_1000" jsonschema_description:"Amount times 1000, e.g. 10990 for 10.99"`
+	Code          string `json:"code" validate:"required,len=3,uppercase" jsonschema_description:"ISO 4217, e.g. USD"`
+	Amount1000    int64  `json:"amount_1000" jsonschema_description:"Amount × 1000"`
 }
 
 // Fallback is a date_time value.
@@ -399,18 +395,18 @@ type Fallback struct {
 
 // TemplateComponentInput gives the parameters of one component of the template.
 type TemplateComponentInput struct {
-	Type       string                   `json:"type" validate:"required,oneof=header body button" jsonschema:"enum=header,enum=body,enum=button" jsonschema_description:"Which component the parameters fill."`
-	SubType    string                   `json:"sub_type,omitempty" validate:"required_if=Type button,omitempty,oneof=quick_reply url copy_code flow" jsonschema:"enum=quick_reply,enum=url,enum=copy_code,enum=flow" jsonschema_description:"Buttons only: the button's kind."`
-	Index      *int                     `json:"index,omitempty" validate:"required_if=Type button,omitempty,min=0,max=9" jsonschema_description:"Buttons only: the button's position, from 0."`
-	Parameters []TemplateParameterInput `json:"parameters" validate:"required,min=1,max=100,dive" jsonschema_description:"The values, in variable order ({{1}} first) or with parameter_name for named templates."`
+	Type       string                   `json:"type" validate:"required,oneof=header body button" jsonschema:"enum=header,enum=body,enum=button"`
+	SubType    string                   `json:"sub_type,omitempty" validate:"required_if=Type button,omitempty,oneof=quick_reply url copy_code flow" jsonschema:"enum=quick_reply,enum=url,enum=copy_code,enum=flow" jsonschema_description:"Buttons only."`
+	Index      *int                     `json:"index,omitempty" validate:"required_if=Type button,omitempty,min=0,max=9" jsonschema_description:"Buttons only."`
+	Parameters []TemplateParameterInput `json:"parameters" validate:"required,min=1,max=100,dive" jsonschema_description:"In variable order, {{1}} first."`
 }
 
 // SendTemplateInput is the input of WHATSAPP_SEND_TEMPLATE_MESSAGE.
 type SendTemplateInput struct {
 	Recipient
-	TemplateName string                   `json:"template_name" validate:"required,tplname" jsonschema_description:"The name of an APPROVED template, e.g. hello_world."`
-	LanguageCode tools.LanguageCode       `json:"language_code,omitempty" validate:"langcode" jsonschema:"default=en_US" jsonschema_description:"The template's language code exactly as approved (en_US is not en). Default en_US."`
-	Components   []TemplateComponentInput `json:"components,omitempty" validate:"omitempty,max=20,dive" jsonschema_description:"Values for the template's variables: header, body and button parameters. Omit only for templates without variables or media header."`
+	TemplateName string                   `json:"template_name" validate:"required,tplname" jsonschema_description:"e.g. hello_world"`
+	LanguageCode tools.LanguageCode       `json:"language_code,omitempty" validate:"langcode" jsonschema:"default=en_US" jsonschema_description:"Exactly as approved (en_US is not en)."`
+	Components   []TemplateComponentInput `json:"components,omitempty" validate:"omitempty,max=20,dive"`
 }
 
 // Normalize applies the default language and Meta's lower-case component names.
@@ -440,13 +436,13 @@ func sendTemplateMessage(d *Deps) tools.Tool {
 		Name:    "WHATSAPP_SEND_TEMPLATE_MESSAGE",
 		Title:   "Send a template message",
 		Toolset: ToolsetMessages,
-		Hints:   []string{hintToNumber, hintWindow},
-		Description: "Send an approved message template. Templates are the only messages that reach a user outside the 24-hour customer-service window (first contact, reminders, notifications). " +
-			"The template must be APPROVED in exactly this language (find it with WHATSAPP_GET_MESSAGE_TEMPLATES status=APPROVED). " +
-			"A template with {{variables}} or a media header needs `components` with one parameter per variable, e.g. " +
-			`[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"#1234"}]}]` +
-			"; a wrong count fails with 132000, an unknown name/language with 132001.",
+		Hints:   templateHints,
+		Description: "Send an APPROVED message template, in exactly its language: the only message that reaches a customer outside the 24-hour window. " +
+			"Give one parameter per {{variable}} and media header, e.g. components " +
+			`[{"type":"body","parameters":[{"type":"text","text":"Ana"}]}]` +
+			"; a wrong count fails with 132000, an unknown name or language with 132001.",
 		Annotations: send,
+		Prepare:     recipientRule[SendTemplateInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","template_name":"order_update","language_code":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"#1234"}]}]}`,
 		Handler: func(ctx context.Context, in *SendTemplateInput) (*SendResult, error) {
 			t := &graph.Template{Name: in.TemplateName, Language: graph.TemplateLanguage{Code: string(in.LanguageCode)}}

@@ -111,7 +111,7 @@ func TestInvalidInputs(t *testing.T) {
 		{"latitude 91", loc, merge(bases[loc], "latitude", "91"), "latitude", "-90 and 90"},
 		{"longitude -181", loc, merge(bases[loc], "longitude", "-181"), "longitude", "-180 and 180"},
 		{"latitude abc", loc, merge(bases[loc], "latitude", "abc"), "latitude", ""},
-		{"latitude as a number", loc, merge(bases[loc], "latitude", 37.44), "latitude", "string"},
+		{"latitude a boolean", loc, merge(bases[loc], "latitude", true), "latitude", "string or a number"},
 		{"location without a name", loc, merge(bases[loc], "name", nil), "name", ""},
 		{"location without an address", loc, merge(bases[loc], "address", ""), "address", ""},
 		// Contacts.

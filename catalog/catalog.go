@@ -21,7 +21,8 @@ var About = tools.About{
 	API:  "WhatsApp",
 	Instructions: "This server gives you the WhatsApp Business Cloud API (Meta) as tools. " +
 		"Every tool returns {successful, data, error}: when successful is false, error says what went wrong and what to do; warnings carry advice that did not stop the action.",
-	Toolsets: toolsets,
+	Toolsets:   toolsets,
+	ToolPrefix: "WHATSAPP_",
 }
 
 var toolsets = []tools.Toolset{

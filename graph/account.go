@@ -68,6 +68,7 @@ func (c *Client) getObject(ctx context.Context, path string, q url.Values) (Obje
 	if err != nil {
 		return nil, resp, err
 	}
+	dropPagingLinks(out)
 	return out, resp, nil
 }
 
@@ -80,7 +81,33 @@ func (c *Client) getList(ctx context.Context, path string, q url.Values) (*List,
 	if out.Data == nil {
 		out.Data = []Object{}
 	}
+	for _, o := range out.Data {
+		dropPagingLinks(o)
+	}
 	return out, resp, nil
+}
+
+// dropPagingLinks removes next and previous from every paging block nested
+// in an object (an edge expanded with fields=edge{…}): they are Graph URLs,
+// and Meta writes the access token into their query even when the request
+// sent it in a header, so an Object never carries one to whoever reads it.
+// Such an edge is paged with its own List method. The list's own
+// List.Paging is left as Meta sent it; tools.SetPaging keeps only cursors.
+func dropPagingLinks(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if p, ok := v["paging"].(map[string]any); ok {
+			delete(p, "next")
+			delete(p, "previous")
+		}
+		for _, e := range v {
+			dropPagingLinks(e)
+		}
+	case []any:
+		for _, e := range v {
+			dropPagingLinks(e)
+		}
+	}
 }
 
 // GetPhoneNumber reads a business phone number.

@@ -12,7 +12,7 @@ import (
 const (
 	CodeAppRateLimit     = 4
 	CodeInvalidParameter = 100
-	CodeTokenExpired     = 190
+	CodeInvalidToken     = 190 // invalid or expired; the subcode says which
 	CodeWABARateLimit    = 80007
 	CodeThroughput       = 130429
 	CodeReengagement     = 131047
@@ -136,10 +136,8 @@ func (e *Error) FailureData() map[string]any {
 type codeInfo struct{ meaning, action string }
 
 func lookupCode(code, subcode int) (codeInfo, bool) {
-	if code == CodeInvalidParameter {
-		if info, ok := subcodes[subcode]; ok {
-			return info, true
-		}
+	if info, ok := subcodes[code][subcode]; ok {
+		return info, true
 	}
 	info, ok := codes[code]
 	return info, ok
@@ -155,7 +153,7 @@ var codes = map[int]codeInfo{
 	10:     {"permission denied: the token lacks a permission or the number is not eligible", "the operator must grant whatsapp_business_messaging / whatsapp_business_management to the token; do not retry"},
 	33:     {"the business phone number was deleted", "use another phone_number_id (WHATSAPP_GET_PHONE_NUMBERS lists them)"},
 	100:    {"an invalid parameter, or an id that does not exist or this token cannot see", "check the ids and values sent (ids come from WHATSAPP_GET_PHONE_NUMBERS, WHATSAPP_GET_MESSAGE_TEMPLATES, WHATSAPP_UPLOAD_MEDIA); do not retry unchanged"},
-	190:    {"the access token has expired", "the operator must provide a new WHATSAPP_ACCESS_TOKEN; do not retry"},
+	190:    {"the access token is invalid or has expired (no known subcode says which)", "the operator must check WHATSAPP_ACCESS_TOKEN (copied whole, not revoked) or provide a new one; do not retry"},
 	200:    {"an API permission is missing", "the operator must grant the permission to the token; do not retry"},
 	368:    {"the account is temporarily blocked for policy violations", "stop sending; the business must resolve it in WhatsApp Manager"},
 	80007:  {"the WhatsApp Business Account hit its rate limit for management calls", "wait and retry later; reduce template and phone-number lookups"},
@@ -200,7 +198,18 @@ var codes = map[int]codeInfo{
 	135000: {"a generic user error", "check the request"},
 }
 
-var subcodes = map[int]codeInfo{
+// subcodes refine a code's meaning (docs/cloud-api.md#error-codes); a subcode
+// not listed falls back to its code.
+var subcodes = map[int]map[int]codeInfo{
+	CodeInvalidParameter: invalidParameterSubcodes,
+	CodeInvalidToken: {
+		460: {"the access token was invalidated because the user who issued it changed their password", "the operator must issue a new WHATSAPP_ACCESS_TOKEN (a System User token is not tied to a password); do not retry"},
+		463: {"the access token has expired", "the operator must provide a new WHATSAPP_ACCESS_TOKEN (a System User token does not expire); do not retry"},
+		467: {"the access token is invalid (mistyped, truncated, revoked, or the user logged out)", "the operator must check WHATSAPP_ACCESS_TOKEN is copied whole, or issue a new one; do not retry"},
+	},
+}
+
+var invalidParameterSubcodes = map[int]codeInfo{
 	33:      {"the object does not exist, or this access token cannot see it", "check the id (phone_number_id from WHATSAPP_GET_PHONE_NUMBERS, template_id from WHATSAPP_GET_MESSAGE_TEMPLATES, media_id from WHATSAPP_UPLOAD_MEDIA) and that the token belongs to the same business"},
 	2388019: {"the WhatsApp Business Account has reached its template limit", "delete unused templates first"},
 	2388040: {"a template field is over its character limit", "shorten it (body 1024, header 60, footer 60, button 25)"},

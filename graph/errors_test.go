@@ -145,9 +145,33 @@ func TestDescribe(t *testing.T) {
 			want: []string{"132001", "HTTP 404", "APPROVED", "language", "en_US", "fbtrace_id: FB132001"},
 		},
 		{
-			name: "190 token expired",
-			err:  &graph.Error{HTTPStatus: 401, Code: 190, Message: "Error validating access token", Type: "OAuthException"},
-			want: []string{"190", "expired", "WHATSAPP_ACCESS_TOKEN", "do not retry"},
+			name:    "190 without a subcode: invalid or expired, not blamed on expiry alone",
+			err:     &graph.Error{HTTPStatus: 401, Code: 190, Message: "Invalid OAuth access token - Cannot parse access token", Type: "OAuthException"},
+			want:    []string{"190", "invalid or has expired", "WHATSAPP_ACCESS_TOKEN", "do not retry"},
+			wantNot: []string{"token has expired"},
+		},
+		{
+			name: "190/463 token expired",
+			err:  &graph.Error{HTTPStatus: 401, Code: 190, Subcode: 463, Message: "Error validating access token: Session has expired", Type: "OAuthException"},
+			want: []string{"190", "subcode 463", "the access token has expired", "new WHATSAPP_ACCESS_TOKEN", "do not retry"},
+		},
+		{
+			name:    "190/460 password changed",
+			err:     &graph.Error{HTTPStatus: 401, Code: 190, Subcode: 460, Message: "Error validating access token: The session has been invalidated because the user changed their password", Type: "OAuthException"},
+			want:    []string{"190", "subcode 460", "password", "WHATSAPP_ACCESS_TOKEN", "do not retry"},
+			wantNot: []string{"expired"},
+		},
+		{
+			name:    "190/467 token invalid (mistyped, revoked)",
+			err:     &graph.Error{HTTPStatus: 401, Code: 190, Subcode: 467, Message: "Error validating access token: Invalid access token", Type: "OAuthException"},
+			want:    []string{"190", "subcode 467", "the access token is invalid", "WHATSAPP_ACCESS_TOKEN", "do not retry"},
+			wantNot: []string{"expired"},
+		},
+		{
+			name:    "190 with an unknown subcode falls back to code 190",
+			err:     &graph.Error{HTTPStatus: 401, Code: 190, Subcode: 999, Message: "Error validating access token", Type: "OAuthException"},
+			want:    []string{"invalid or has expired", "WHATSAPP_ACCESS_TOKEN"},
+			wantNot: []string{"token has expired"},
 		},
 		{
 			name: "100 subcode 33: object missing",

@@ -15,10 +15,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
@@ -46,6 +48,7 @@ type Client struct {
 	userAgent  string
 	retry      RetryPolicy
 	logger     *slog.Logger
+	observe    func(Attempt)
 }
 
 // RetryPolicy bounds retries. Delays grow exponentially from BaseDelay to
@@ -88,6 +91,30 @@ func WithAPIVersion(v string) Option {
 		return nil
 	}
 }
+
+// The transport of the clients given no WithHTTPClient, shared by all of
+// them: Go's default keeps 2 idle connections per host, so concurrent sends
+// (one per MCP session) would close and redial a connection for nearly
+// every call, spending TLS handshakes with Meta and leaving thousands of
+// sockets in TIME_WAIT. Its idle pool holds a connection per concurrent
+// caller; Meta's Graph host speaks HTTP/2, which multiplexes them on one.
+const (
+	maxIdlePerHost = 128
+	idleTimeout    = 90 * time.Second
+)
+
+var sharedTransport = sync.OnceValue(func() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * maxIdlePerHost, // the Graph host and the media CDN
+		MaxIdleConnsPerHost:   maxIdlePerHost,
+		IdleConnTimeout:       idleTimeout,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+})
 
 // WithHTTPClient sets the HTTP client (transport, proxies, tests).
 func WithHTTPClient(h *http.Client) Option {
@@ -139,6 +166,32 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error { c.logger = l; return nil }
 }
 
+// Attempt is one HTTP request of a call, as WithObserver reports it: no
+// URL, id or token, only values from small fixed sets and a duration.
+type Attempt struct {
+	Method string // GET, POST, DELETE
+	// Status is the HTTP status Meta answered; 0 when no answer came (a
+	// network error or timeout).
+	Status int
+	// Code is Meta's error code of a failed answer
+	// (docs/cloud-api.md#error-codes); 0 when there is none.
+	Code int
+	// Number counts the requests of the call: 1 for the first, 2 for the
+	// first retry, ….
+	Number int
+	// Retrying says the client is about to make another attempt (unless
+	// the caller's context ends during the delay).
+	Retrying bool
+	Duration time.Duration
+}
+
+// WithObserver has observe told of every request the client makes, each
+// retry included, once its answer (or failure) is known: for metrics. It
+// runs on the calling goroutine and must be quick.
+func WithObserver(observe func(Attempt)) Option {
+	return func(c *Client) error { c.observe = observe; return nil }
+}
+
 // NewClient builds a client with the access token. Options are applied in
 // order; WithAppSecretProof must come after the token is known (it is).
 func NewClient(token string, opts ...Option) (*Client, error) {
@@ -147,7 +200,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 		baseURL:    base,
 		version:    DefaultAPIVersion,
 		token:      token,
-		httpClient: &http.Client{},
+		httpClient: &http.Client{Transport: sharedTransport()},
 		timeout:    30 * time.Second,
 		userAgent:  defaultUserAgent,
 		retry:      DefaultRetryPolicy,
@@ -176,10 +229,15 @@ type Response struct {
 
 // request describes one Graph call; body is rebuilt for each attempt.
 type request struct {
-	method      string
-	path        string // relative to /{version}/
-	query       url.Values
-	body        []byte
+	method string
+	path   string // relative to /{version}/
+	query  url.Values
+	body   []byte
+	// open, instead of body, streams a body of exactly size bytes: it is
+	// called once per attempt (a retry re-opens it), and the transport
+	// closes what it returns.
+	open        func() (io.ReadCloser, error)
+	size        int64
 	contentType string
 	absoluteURL string // media downloads: a URL Meta gave us
 }
@@ -212,6 +270,13 @@ func (c *Client) newHTTPRequest(ctx context.Context, r *request) (*http.Request,
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
+	}
+	if r.open != nil {
+		if req.Body, err = r.open(); err != nil {
+			return nil, fmt.Errorf("graph: %w", err)
+		}
+		req.ContentLength = r.size
+		req.GetBody = r.open // a redirect re-sends it
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("User-Agent", c.userAgent)
@@ -259,19 +324,24 @@ func (c *Client) doRaw(ctx context.Context, r *request) (*Response, error) {
 	idempotent := r.method == http.MethodGet || r.method == http.MethodHead
 	var lastErr error
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		resp, err := c.once(ctx, r, idempotent)
 		if err == nil {
+			c.observed(r, attempt, start, resp.StatusCode, nil, false)
 			resp.Attempts = attempt
 			return resp, nil
 		}
 		lastErr = err
 		if attempt >= c.retry.MaxAttempts || !retryable(err, idempotent) {
+			c.observed(r, attempt, start, 0, err, false)
 			return &Response{Response: httpResponse(err), Attempts: attempt}, lastErr
 		}
 		delay := c.backoff(attempt, err)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+			c.observed(r, attempt, start, 0, err, false)
 			return &Response{Response: httpResponse(err), Attempts: attempt}, lastErr
 		}
+		c.observed(r, attempt, start, 0, err, true)
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "graph: retrying", slog.String("method", r.method),
 			slog.String("path", r.logPath()), slog.Int("attempt", attempt), slog.Duration("delay", delay), slog.String("error", err.Error()))
 		t := time.NewTimer(delay)
@@ -282,6 +352,20 @@ func (c *Client) doRaw(ctx context.Context, r *request) (*Response, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// observed tells the observer of one attempt: the status of a successful
+// answer, or what err says of a failed one.
+func (c *Client) observed(r *request, number int, start time.Time, status int, err error, retrying bool) {
+	if c.observe == nil {
+		return
+	}
+	a := Attempt{Method: r.method, Status: status, Number: number, Retrying: retrying, Duration: time.Since(start)}
+	var ge *Error
+	if errors.As(err, &ge) {
+		a.Status, a.Code = ge.HTTPStatus, ge.Code
+	}
+	c.observe(a)
 }
 
 func httpResponse(err error) *http.Response {

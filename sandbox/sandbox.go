@@ -475,7 +475,7 @@ func (s *Sandbox) serveInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	info := object{
 		{"name", "WhatsApp Cloud API sandbox"},
-		{"graph_base_url", s.baseURL(r) + "/" + "v25.0"},
+		{"graph_base_url", s.baseURL(r) + "/" + LatestVersion},
 		{"versions", "v2.0 … " + LatestVersion},
 		{"access_token", token},
 		{"waba_id", WABAID},

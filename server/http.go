@@ -40,6 +40,8 @@ func (s *Server) streamable() *mcpserver.StreamableHTTPServer {
 		opts := []mcpserver.StreamableHTTPOption{
 			mcpserver.WithStreamableHTTPLogger(s.log),
 			mcpserver.WithSessionIdleTTL(sessionIdleTTL),
+			// guard applies the same Host rule to /mcp and REST.
+			mcpserver.WithDisableLocalhostProtection(true),
 		}
 		if s.opts.Stateless {
 			opts = append(opts, mcpserver.WithStateLess(true))
@@ -54,60 +56,48 @@ func (s *Server) streamable() *mcpserver.StreamableHTTPServer {
 }
 
 // HTTPHandler returns the HTTP surface: /mcp (streamable HTTP), /healthz,
-// and the extra routes. When Options.HTTPToken is set, /mcp and routes with
-// Auth require "Authorization: Bearer <token>"; /healthz never does.
+// /readyz, and the extra routes. /mcp and routes with Auth refuse what a
+// web page could send (guard); when Options.HTTPToken is set, they also
+// require "Authorization: Bearer <token>". /healthz and /readyz never do.
 // Like http.ServeMux, it panics on a pattern that conflicts with another.
 func (s *Server) HTTPHandler(extra ...Route) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", s.auth(limitBody(s.streamable())))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.Handle("/mcp", s.protect(s.mcpBodies(s.streamable())))
+	mux.HandleFunc("/healthz", healthz)
+	mux.HandleFunc("/readyz", s.readyz)
 	for _, rt := range extra {
 		h := rt.Handler
 		if rt.Auth {
-			h = s.auth(h)
+			h = s.protect(h)
 		}
 		mux.Handle(rt.Pattern, h)
 	}
 	return mux
 }
 
-// MaxRequestBody bounds a request to /mcp, which mcp-go reads whole into
-// memory. It leaves room for the largest legitimate call: a 100 MB document
-// uploaded as base64 content (about 134 MB of JSON).
-const MaxRequestBody = 160 << 20
+// RequireAuth wraps h with the server's browser guard and bearer-token
+// check (the latter a no-op when no token is configured), for handlers
+// mounted outside HTTPHandler.
+func (s *Server) RequireAuth(h http.Handler) http.Handler { return s.protect(h) }
 
-func limitBody(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxRequestBody {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body too large"})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
-		h.ServeHTTP(w, r)
-	})
-}
-
-// RequireAuth wraps h with the server's bearer-token check (a no-op when no
-// token is configured), for handlers mounted outside HTTPHandler.
-func (s *Server) RequireAuth(h http.Handler) http.Handler { return s.auth(h) }
+// protect is what every face that runs tools goes through: the browser
+// guard, then the bearer token.
+func (s *Server) protect(h http.Handler) http.Handler { return s.guard(s.auth(h)) }
 
 // auth is the one bearer-token check of every HTTP surface (/mcp, REST,
 // routes with Auth); a no-op when no token is configured. The 401 body is
 // envelope-shaped, which MCP clients and platforms both read.
 func (s *Server) auth(h http.Handler) http.Handler {
-	if s.opts.HTTPToken == "" {
+	tokens := HTTPTokens(s.opts.HTTPToken)
+	if len(tokens) == 0 {
 		return h
 	}
 	// Comparing fixed-length digests keeps the comparison constant-time
 	// whatever the length of the presented token.
-	want := sha256.Sum256([]byte(s.opts.HTTPToken))
+	want := make([][sha256.Size]byte, len(tokens))
+	for i, t := range tokens {
+		want[i] = sha256.Sum256([]byte(t))
+	}
 	realm := `Bearer realm="` + s.opts.About.Name + `"`
 	msg := "missing or wrong bearer token: send Authorization: Bearer <the token this server was configured with>"
 	if s.opts.TokenSource != "" {
@@ -115,14 +105,38 @@ func (s *Server) auth(h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := bearer(r.Header.Get("Authorization"))
-		sum := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
+		if !tokenMatches(got, want) || !ok {
 			w.Header().Set("WWW-Authenticate", realm)
 			writeFailure(w, http.StatusUnauthorized, msg, nil)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// HTTPTokens splits Options.HTTPToken into the tokens it accepts: one, or
+// several separated by commas while one is rotated (a bearer token has no
+// comma, RFC 6750). Blanks around and between commas are dropped.
+func HTTPTokens(list string) []string {
+	var out []string
+	for t := range strings.SplitSeq(list, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// tokenMatches compares the presented token with every accepted one, all
+// of them every time, so the time taken says neither whether nor which one
+// matched.
+func tokenMatches(got string, want [][sha256.Size]byte) bool {
+	sum := sha256.Sum256([]byte(got))
+	match := 0
+	for i := range want {
+		match |= subtle.ConstantTimeCompare(sum[:], want[i][:])
+	}
+	return match == 1
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header;
@@ -145,14 +159,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // Serve serves HTTPHandler(extra...) on ln until ctx is cancelled, then shuts
 // down gracefully: it stops accepting, closes MCP sessions (their SSE
 // streams would otherwise hold the shutdown) and waits for in-flight
-// requests, up to ShutdownTimeout.
+// requests (tool calls, webhook deliveries), up to Options.ShutdownTimeout.
+// Their contexts are not cancelled by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, extra ...Route) error {
-	return serve(ctx, ln, s.HTTPHandler(extra...), s.log, func(c context.Context) {
+	return serve(ctx, ln, s.HTTPHandler(extra...), s.log, s.opts.ShutdownTimeout, func(c context.Context) {
 		s.streamable().CloseSessions(c)
 	})
 }
 
-// ShutdownTimeout bounds a graceful HTTP shutdown.
+// ShutdownTimeout is the default bound of a graceful shutdown, and the
+// bound of ServeHandler's.
 var ShutdownTimeout = 10 * time.Second
 
 // ServeHandler serves h on ln until ctx is cancelled, then shuts down
@@ -162,10 +178,10 @@ func ServeHandler(ctx context.Context, ln net.Listener, h http.Handler, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return serve(ctx, ln, h, log, nil)
+	return serve(ctx, ln, h, log, ShutdownTimeout, nil)
 }
 
-func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, closeSessions func(context.Context)) error {
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, timeout time.Duration, closeSessions func(context.Context)) error {
 	srv := &http.Server{
 		Handler: h,
 		// No WriteTimeout: MCP answers may stream (SSE) for as long as a
@@ -184,7 +200,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	case <-ctx.Done():
 	}
 
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	done := make(chan struct{})

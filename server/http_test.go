@@ -253,7 +253,8 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestDNSRebindingProtection: mcp-go's default protection stays on.
+// TestDNSRebindingProtection: the Host rule of guard (mcp-go's, which guard
+// replaces) protects /mcp; browser_test.go has the rest.
 func TestDNSRebindingProtection(t *testing.T) {
 	s := newServer(t, server.Options{})
 	ts := httptest.NewServer(s.HTTPHandler())

@@ -113,8 +113,10 @@ func (s *Server) OpenAPI(serverURL string) ([]byte, error) {
 			},
 			Responses: map[string]oaResponse{
 				"401": errResp("Missing or wrong bearer token."),
+				"403": errResp("Refused as a web page's request: a foreign Host on a loopback server (DNS rebinding) or an Origin this server does not allow; nothing was sent to " + api + "."),
 				"404": errResp("No such action, or disabled by this server's configuration."),
 				"413": jsonResponse("The request body is larger than the server accepts; nothing was sent to "+api+".", failure),
+				"415": errResp("The body was not sent as Content-Type: application/json; nothing was sent to " + api + "."),
 			},
 			Annotations: &oaAnnotations{a.ReadOnly, a.Destructive, a.Idempotent, a.OpenWorld},
 		}

@@ -68,7 +68,7 @@ func TestRealCatalogOverMCP(t *testing.T) {
 	}
 	for _, tl := range list.Tools {
 		a := tl.Annotations
-		if tl.Title == "" || tl.Description == "" || a.Title == "" ||
+		if tl.Title == "" || tl.Description == "" || a.Title != "" ||
 			a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
 			t.Errorf("%s: incomplete metadata on the wire: %+v", tl.Name, a)
 		}

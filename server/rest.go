@@ -2,9 +2,7 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -13,16 +11,13 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
-// DefaultRESTMaxBody bounds a REST request body. Uploads carry the file as
-// base64 (a 100 MB document is about 134 MB of JSON), so it is large.
-const DefaultRESTMaxBody int64 = 150 << 20
-
-// RESTOptions configure the REST face. The zero value serves with
-// DefaultRESTMaxBody and a relative server URL; auth, deadlines, recovery
-// and logging are the Server's.
+// RESTOptions configure the REST face. The zero value serves each tool's
+// input cap and a relative server URL; auth, deadlines, recovery, logging
+// and the budget of large bodies are the Server's.
 type RESTOptions struct {
-	// MaxBodyBytes bounds a request body (default DefaultRESTMaxBody);
-	// larger bodies are refused with 413 before any tool runs.
+	// MaxBodyBytes, when positive, lowers every tool's input cap
+	// (tools.Tool.MaxInputBytes, else DefaultMaxInputBytes) to at most
+	// this; a larger body is refused with 413 before any tool runs.
 	MaxBodyBytes int64
 	// ServerURL is servers[0].url of the served OpenAPI document (default
 	// "/", relative to where it is served). Set it when a proxy mounts the
@@ -43,13 +38,11 @@ type RESTOptions struct {
 // as tools/call (deadline, recovery, logging), so validation and the
 // envelope are exactly those of the MCP tool; the HTTP status classifies
 // the envelope (restOutcomes). Unknown and disabled actions are 404, a
-// missing or wrong token 401 (when Options.HTTPToken is set), a wrong
-// method 405, a body over MaxBodyBytes 413; those bodies are
+// missing or wrong token 401 (when Options.HTTPToken is set), a request a
+// web page could have sent 403 or 415 (guard), a wrong method 405, a body
+// over MaxBodyBytes 413; those bodies are
 // envelope-shaped too: {"successful": false, "data": {…}, "error": "…"}.
 func (s *Server) REST(opts RESTOptions) http.Handler {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultRESTMaxBody
-	}
 	h := &restHandler{srv: s, opts: opts}
 	for _, t := range s.enabled {
 		h.names = append(h.names, t.Name)
@@ -70,11 +63,11 @@ func (s *Server) REST(opts RESTOptions) http.Handler {
 		writeFailure(w, http.StatusNotFound, fmt.Sprintf("no REST route %s %s: use GET %s, GET %s/{name}, POST %s/{name}/execute or GET %s",
 			r.Method, r.URL.Path, RESTActionsPath, RESTActionsPath, RESTActionsPath, RESTOpenAPIPath), nil)
 	})
-	return s.auth(mux)
+	return s.protect(mux)
 }
 
 // RESTRoute is the REST face as a Route for HTTPHandler and Serve. REST
-// does its own bearer check, so Auth is false.
+// does its own browser and bearer checks, so Auth is false.
 func (s *Server) RESTRoute(opts RESTOptions) Route {
 	return Route{Pattern: RESTPrefix, Handler: s.REST(opts)}
 }
@@ -138,17 +131,17 @@ func (h *restHandler) execute(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeFailure(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
-				"the request body is larger than this server accepts (%d bytes); nothing was sent to %s. Pass large files by path where the tool allows it, or ask the operator to raise the limit", h.opts.MaxBodyBytes, h.srv.opts.About.API), nil)
-			return
+	body, release, berr := h.srv.readToolBody(r, t, h.opts.MaxBodyBytes)
+	if berr != nil {
+		berr.header(w)
+		msg := berr.msg
+		if berr.status == http.StatusRequestEntityTooLarge {
+			msg = strings.TrimSuffix(msg, "nothing was done") + "nothing was sent to " + h.srv.opts.About.API + ". Pass large files by path where the tool allows it"
 		}
-		writeFailure(w, http.StatusBadRequest, "cannot read the request body: "+err.Error(), nil)
+		writeFailure(w, berr.status, msg, nil)
 		return
 	}
+	defer release()
 	res := h.srv.call(r.Context(), t, body)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(RESTStatus(res))

@@ -97,7 +97,7 @@ func restDo(t *testing.T, method, url, token string, body []byte) restAnswer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
+	if body != nil || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {

@@ -48,17 +48,37 @@ type Options struct {
 	ExcludeTools []string
 	// ReadOnly keeps only tools annotated read-only; it wins over everything.
 	ReadOnly bool
+	// Dynamic starts each MCP session with the discovery tools
+	// (About.ToolPrefix + LIST_TOOLSETS, ENABLE_TOOLSET) and what Toolsets
+	// and Tools name (none by default); the model enables toolsets as it
+	// needs them and its client is sent notifications/tools/list_changed.
+	// ExcludeTools and ReadOnly still decide what can be enabled. Not with
+	// Stateless, which keeps no session to remember it in.
+	Dynamic bool
 
 	// CallTimeout bounds a tool call whose context has no deadline
 	// (default DefaultCallTimeout).
 	CallTimeout time.Duration
 
+	// MaxBodyMemory bounds the HTTP request bodies over
+	// DefaultMaxInputBytes (uploads) held in memory at once (default
+	// DefaultMaxBodyMemory); one that does not fit waits up to CallTimeout,
+	// unread, then gets 503 with Retry-After.
+	MaxBodyMemory int64
+
 	// HTTPToken, when set, makes /mcp, the REST face and routes marked
-	// Auth require "Authorization: Bearer <HTTPToken>".
+	// Auth require "Authorization: Bearer <HTTPToken>". Several tokens
+	// separated by commas are all accepted, so one can be rotated: add the
+	// new one, move the clients, drop the old one (HTTPTokens).
 	HTTPToken string
 	// TokenSource names where HTTPToken is configured (an environment
 	// variable), for the 401 message.
 	TokenSource string
+
+	// AllowedOrigins are the web origins (scheme://host[:port]) whose pages
+	// may call /mcp and the REST face, besides this server's own origin and
+	// pages served on loopback. Other browser requests are refused (guard).
+	AllowedOrigins []string
 
 	// Stateless serves /mcp without sessions, for several replicas behind a
 	// load balancer without sticky sessions. The default (stateful) rejects
@@ -68,11 +88,28 @@ type Options struct {
 	// Logger receives operational logs (never stdout, never secrets).
 	// Default: discard.
 	Logger *slog.Logger
+
+	// Ready are the checks of /readyz, which answers 200 when all pass and
+	// 503 naming those that fail. Each runs on every request, bounded by
+	// ReadyTimeout; an error's text is shown to anyone who asks, so it must
+	// not carry secrets. None: /readyz is always 200.
+	Ready []ReadyCheck
+
+	// ShutdownTimeout bounds a graceful shutdown (default ShutdownTimeout):
+	// how long Serve and ServeStdio let the calls and requests in flight
+	// finish once their context is cancelled.
+	ShutdownTimeout time.Duration
+
+	// OnCall, when set, is told of every tool call once it has ended, on
+	// every surface (metrics): the tool, its envelope and how long it took.
+	// It must be quick and safe for concurrent use.
+	OnCall func(tool string, res tools.Result, d time.Duration)
 }
 
 // Server is the MCP server for one catalog and one set of filters.
 type Server struct {
 	mcp      *mcpserver.MCPServer
+	dyn      *dynamic // nil unless Options.Dynamic
 	enabled  []tools.Tool
 	byName   map[string]tools.Tool // enabled only
 	disabled map[string]string     // name -> why it is disabled
@@ -83,6 +120,7 @@ type Server struct {
 
 	httpOnce sync.Once
 	http     *mcpserver.StreamableHTTPServer
+	bodies   *bodyLimiter
 }
 
 // Errors returned by Lookup and Call, for surfaces other than MCP (REST, CLI).
@@ -101,6 +139,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = ShutdownTimeout
+	}
 	if opts.About.Name == "" {
 		opts.About.Name = "mcp-server"
 	}
@@ -113,6 +154,13 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.HTTPToken != "" && len(HTTPTokens(opts.HTTPToken)) == 0 {
+		src := "the HTTP token"
+		if opts.TokenSource != "" {
+			src = opts.TokenSource
+		}
+		return nil, fmt.Errorf("server: %s holds no token, only commas and blanks", src)
 	}
 	seen := map[string]bool{}
 	for _, t := range catalog {
@@ -131,12 +179,20 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var dyn *dynamic
+	if opts.Dynamic {
+		if dyn, sel, err = dynamicSelection(catalog, opts, sel); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{
+		dyn:      dyn,
 		enabled:  sel.enabled,
 		byName:   map[string]tools.Tool{},
 		disabled: sel.disabled,
 		opts:     opts,
 		log:      log,
+		bodies:   newBodyLimiter(opts.MaxBodyMemory, opts.CallTimeout),
 	}
 	for _, t := range sel.enabled {
 		s.byName[t.Name] = t
@@ -149,13 +205,14 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	}
 
 	hooks := &mcpserver.Hooks{}
-	if len(s.disabled) > 0 {
+	if len(s.disabled) > 0 || dyn != nil {
 		// Filtered tools are not registered, so mcp-go alone would answer
 		// "tool 'X' not found". This hook answers first (a JSON-RPC error,
 		// code -32600), saying the tool exists but this server's
-		// configuration disabled it and why, so neither the model nor the
-		// operator goes looking for a typo.
-		hooks.AddOnRequestInitialization(func(_ context.Context, _ any, message any) error {
+		// configuration disabled it and why, or, with dynamic toolsets,
+		// which toolset to enable, so neither the model nor the operator
+		// goes looking for a typo.
+		hooks.AddOnRequestInitialization(func(ctx context.Context, _ any, message any) error {
 			name, ok := toolCallName(message)
 			if !ok {
 				return nil
@@ -164,21 +221,36 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 				log.Warn("refused a call of a disabled tool", "tool", name)
 				return fmt.Errorf("tool %s is disabled by this server's configuration: %s", name, why)
 			}
+			if dyn != nil {
+				return dyn.refusal(ctx, name)
+			}
 			return nil
 		})
+	}
+	serverOpts := []mcpserver.ServerOption{
+		mcpserver.WithToolCapabilities(dyn != nil),
+		mcpserver.WithLogging(),
+		mcpserver.WithHooks(hooks),
+	}
+	if dyn != nil {
+		hooks.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) { dyn.forget(cs.SessionID()) })
+		serverOpts = append(serverOpts, mcpserver.WithToolFilter(dyn.filter))
 	}
 
 	// No mcpserver.WithRecovery: handler recovers in call, the one wrapper
 	// every surface (MCP, REST, Call) goes through.
 	s.instructions = instructions(opts.About.Instructions, catalog, s.byName)
+	registered := sel.enabled
+	if dyn != nil {
+		// Every tool a session may enable is registered; the filter
+		// shows each session its own.
+		s.instructions += "\n\n" + dyn.instructions()
+		registered = append(dyn.discoveryTools(s), registered...)
+	}
 	s.mcp = mcpserver.NewMCPServer(opts.About.Name, opts.Version,
-		mcpserver.WithToolCapabilities(false),
-		mcpserver.WithLogging(),
-		mcpserver.WithHooks(hooks),
-		mcpserver.WithInstructions(s.instructions),
-	)
-	regs := make([]mcpserver.ServerTool, 0, len(sel.enabled))
-	for _, t := range sel.enabled {
+		append(serverOpts, mcpserver.WithInstructions(s.instructions))...)
+	regs := make([]mcpserver.ServerTool, 0, len(registered))
+	for _, t := range registered {
 		regs = append(regs, mcpserver.ServerTool{Tool: mcpTool(t), Handler: s.handler(t)})
 	}
 	s.mcp.AddTools(regs...)
@@ -188,6 +260,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 // mcpTool converts a declaration to mcp-go's Tool. Every annotation hint is
 // set explicitly: mcp-go's NewTool defaults are pessimistic (destructive,
 // open world) and clients act on them (confirmation prompts, auto-approval).
+// The title is the tool's, not repeated in annotations.title: MCP
+// (2025-06-18 on) reads Tool.title first, both are optional, and every byte
+// of tools/list is sent to the model on every turn.
 func mcpTool(t tools.Tool) mcp.Tool {
 	mt := mcp.NewToolWithRawSchema(t.Name, t.Description, t.InputSchema)
 	mt.Title = t.Title
@@ -196,7 +271,6 @@ func mcpTool(t tools.Tool) mcp.Tool {
 	}
 	a := t.Annotations
 	mt.Annotations = mcp.ToolAnnotation{
-		Title:           t.Title,
 		ReadOnlyHint:    mcp.ToBoolPtr(a.ReadOnly),
 		DestructiveHint: mcp.ToBoolPtr(a.Destructive),
 		IdempotentHint:  mcp.ToBoolPtr(a.Idempotent),
@@ -274,22 +348,33 @@ func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (
 			res = tools.Result{Data: map[string]any{}, Error: "internal error in the server while running " + t.Name + "; nothing more is known about whether it took effect", Kind: tools.KindFailed}
 			s.log.Error("tool panicked", "tool", t.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
+		if s.opts.OnCall != nil {
+			s.opts.OnCall(t.Name, res, time.Since(start))
+		}
 		attrs := []any{"tool", t.Name, "successful", res.Successful, "duration", time.Since(start).Round(time.Millisecond)}
 		if !res.Successful {
 			s.log.Warn("tool call failed", append(attrs, "error", res.Error)...)
 			return
 		}
-		s.log.Info("tool call", attrs...)
+		// Successes at debug only: at info, a line per call costs more than
+		// many calls take. Failures stay at warn.
+		s.log.Debug("tool call", attrs...)
 	}()
 	return t.Call(ctx, args)
 }
 
 // handler adapts a tool to mcp-go. The result is the envelope both as
 // structuredContent and as its JSON text (for clients that read only
-// content), and isError mirrors successful.
+// content), and isError mirrors successful. The arguments of a large call
+// over HTTP were set aside before mcp-go read the message (mcpBodies), and
+// a call with a progress token reports its progress (mcpProgress).
 func (s *Server) handler(t tools.Tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args, err := rawArguments(req)
+		if aside, ok := takeArguments(ctx, t.Name); ok {
+			args, err = aside, nil
+		}
+		ctx = mcpProgress(ctx, req)
 		var res tools.Result
 		if err != nil {
 			res = tools.Result{Data: map[string]any{}, Error: "invalid input (nothing was done): `(arguments)` " + err.Error(), Kind: tools.KindInvalidInput}

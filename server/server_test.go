@@ -282,8 +282,10 @@ func TestAnnotationsOnTheWire(t *testing.T) {
 		if err := json.Unmarshal(wire["annotations"], &ann); err != nil {
 			t.Fatalf("%s: annotations: %v", name, err)
 		}
+		if _, dup := ann["title"]; dup {
+			t.Errorf("%s: annotations.title repeats the tool's title", name)
+		}
 		want := map[string]any{
-			"title":           d.Title,
 			"readOnlyHint":    d.Annotations.ReadOnly,
 			"destructiveHint": d.Annotations.Destructive,
 			"idempotentHint":  d.Annotations.Idempotent,

@@ -22,26 +22,44 @@ import (
 // At the end of input, requests already read are answered before it
 // returns: mcp-go alone cancels in-flight tool calls at EOF, which would
 // turn `printf '...' | whatsapp-mcp stdio` into cancelled sends of unknown
-// outcome.
+// outcome. Cancelling ctx (SIGTERM) is a graceful shutdown too: requests
+// read from then on are dropped, the tool calls in flight run on and are
+// answered, for up to Options.ShutdownTimeout, then it returns.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	st := mcpserver.NewStdioServer(s.mcp)
 	st.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
 
+	// mcp-go derives the calls' contexts from Listen's: it must outlive ctx
+	// until the calls in flight are answered.
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
 	tr := &pendingTracker{idle: make(chan struct{}, 1)}
 	pr, pw := io.Pipe()
 	defer pr.Close()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-lctx.Done():
+			return
+		}
+		tr.stopReading()
+		if !tr.wait(lctx, s.opts.ShutdownTimeout) {
+			s.log.Warn("shutdown: tool calls still running after the shutdown timeout are cancelled", "timeout", s.opts.ShutdownTimeout)
+		}
+		stop()
+	}()
 	go func() {
 		err := tr.copyRequests(pw, in)
 		// Drain: wait for the answers to what was read, bounded by the
 		// longest a call may take.
 		if err == nil {
-			tr.wait(ctx, s.opts.CallTimeout+5*time.Second)
+			tr.wait(lctx, s.opts.CallTimeout+5*time.Second)
 		}
 		pw.CloseWithError(err)
 	}()
 
-	err := st.Listen(ctx, pr, &responseCounter{w: out, tr: tr})
-	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	err := st.Listen(lctx, pr, &responseCounter{w: out, tr: tr})
+	if lctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil
 	}
 	return err
@@ -55,6 +73,20 @@ type pendingTracker struct {
 	mu      sync.Mutex
 	pending map[string]bool // raw JSON ids
 	idle    chan struct{}   // signalled when pending empties
+	stopped bool            // shutting down: drop what is read from now on
+}
+
+// stopReading makes copyRequests drop every line it reads from now on.
+func (t *pendingTracker) stopReading() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+}
+
+func (t *pendingTracker) reading() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.stopped
 }
 
 func (t *pendingTracker) add(id string) {
@@ -85,18 +117,21 @@ func (t *pendingTracker) done() bool {
 	return len(t.pending) == 0
 }
 
-func (t *pendingTracker) wait(ctx context.Context, max time.Duration) {
+// wait returns true once nothing is pending, false when ctx ends or max
+// passes first.
+func (t *pendingTracker) wait(ctx context.Context, max time.Duration) bool {
 	timer := time.NewTimer(max)
 	defer timer.Stop()
 	for !t.done() {
 		select {
 		case <-t.idle:
 		case <-ctx.Done():
-			return
+			return false
 		case <-timer.C:
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // copyRequests forwards in line by line, noting tool calls. It returns nil
@@ -105,7 +140,7 @@ func (t *pendingTracker) copyRequests(w io.Writer, in io.Reader) error {
 	r := bufio.NewReader(in)
 	for {
 		line, err := r.ReadBytes('\n')
-		if len(line) > 0 {
+		if len(line) > 0 && t.reading() {
 			if id, method, ok := idAndMethod(line); ok && method == string(mcp.MethodToolsCall) {
 				t.add(id)
 			}

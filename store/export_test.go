@@ -1,5 +1,7 @@
 package store
 
+import "time"
+
 // WithPGTestHooks lets the external tests widen the race window inside a
 // PostgreSQL Save (beforeCommit) and switch the ordering lock off (noLock) to
 // show that the concurrency test notices the skip the lock prevents. The
@@ -8,6 +10,26 @@ package store
 func WithPGTestHooks(beforeCommit func(), noLock bool) Option {
 	return func(o *options) { o.beforeCommit, o.noSaveLock = beforeCommit, noLock }
 }
+
+// WithGroupHook runs hook in every group's transaction, after the inserts
+// and before the commit, with the number of Saves in the group; an error
+// from it fails the group, as a failing database would.
+func WithGroupHook(hook func(saves int) error) Option {
+	return func(o *options) { o.groupHook = hook }
+}
+
+// WithLastInboundTTL sets how long LastInbound's answers are cached; a
+// negative ttl switches the cache off.
+func WithLastInboundTTL(ttl time.Duration) Option {
+	return func(o *options) { o.inboundTTL = ttl }
+}
+
+// The bounds of a group.
+const MaxGroupSaves, MaxGroupEvents = maxGroupSaves, maxGroupEvents
+
+// PendingSaves is how many Saves are queued for the writer, not yet in a
+// group.
+func PendingSaves(s Store) int { return int(s.(*sqlStore).commits.pending.Load()) }
 
 // SQLitePragmas reports the writer connection's journal mode and synchronous level.
 func SQLitePragmas(s Store) (journalMode string, synchronous int, err error) {

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ var sqliteMigrations = [][]string{
 		raw:  "TEXT",
 		time: "INTEGER", // unix nanoseconds
 	}),
+	2: {healthTable("INTEGER", "INTEGER")},
 }
 
 // sqliteDialect is how SQLite spells what sqlStore asks.
@@ -45,6 +48,17 @@ var sqliteDialect = dialect{
 		return `message_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`, args
 	},
 	maxIDs: 500, // well below SQLite's bound-variable limit
+	// INDEXED BY: with the statistics of ANALYZE (sqlite_stat4, which this
+	// build keeps), SQLite plans for the bound number and, for one holding
+	// most rows, picks a rowid range scan from the cursor, filtering on the
+	// number. That reads every later row of other numbers too: all of
+	// them, for a number whose events stopped. The index cannot be worse:
+	// its range starts at (number, cursor) and holds only the number's
+	// rows, in Seq order. And a statement the index cannot serve fails to
+	// prepare instead of planning around it.
+	byPhone: `INDEXED BY wa_status_events_phone WHERE phone_number_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	byPhoneStatus: `INDEXED BY wa_status_events_phone_status WHERE phone_number_id = ? AND status = ? AND seq > ?
+		ORDER BY seq LIMIT ?`,
 }
 
 type sqliteEngine struct {
@@ -55,9 +69,11 @@ type sqliteEngine struct {
 	// r serves reads; in WAL mode they do not wait for the writer.
 	r *sql.DB
 
-	// prepared holds the writer's statements for Save, by query text; it
-	// does not change after open.
-	prepared map[string]*sql.Stmt
+	// prepared holds the writer's statements for Save, by query text, and
+	// reads the readers' (database/sql prepares each on every connection
+	// once); neither changes after open. Preparing a SELECT costs about as
+	// much as running it.
+	prepared, reads map[string]*sql.Stmt
 }
 
 // sqliteDSNs turns a location into driver DSNs for the writer and the readers.
@@ -75,6 +91,12 @@ func sqliteDSNs(location string) (writer, reader string, memory bool, err error)
 	case strings.HasPrefix(location, "file:"):
 		base = location
 		memory = strings.HasPrefix(location, "file::memory:") || strings.Contains(location, "mode=memory")
+		if path, ok := sqliteURIFile(location); ok && !memory {
+			// SQLite would create the file 0644: create it private first.
+			if err := createPrivate(path); err != nil {
+				return "", "", false, err
+			}
+		}
 	default:
 		abs, err := filepath.Abs(location)
 		if err != nil {
@@ -83,13 +105,9 @@ func sqliteDSNs(location string) (writer, reader string, memory bool, err error)
 		if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 			return "", "", false, fmt.Errorf("store: creating %s: %w", filepath.Dir(abs), err)
 		}
-		// Create the file ourselves so it is private (0600); SQLite gives
-		// the -wal and -shm files the same mode.
-		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return "", "", false, fmt.Errorf("store: opening %s: %w", abs, err)
+		if err := createPrivate(abs); err != nil {
+			return "", "", false, err
 		}
-		f.Close()
 		p := filepath.ToSlash(abs)
 		if !strings.HasPrefix(p, "/") {
 			p = "/" + p // Windows: file:///C:/…
@@ -107,12 +125,62 @@ func sqliteDSNs(location string) (writer, reader string, memory bool, err error)
 	return writer, reader, memory, nil
 }
 
+// createPrivate creates the database file, empty and 0600, unless it
+// exists: it holds customers' phone numbers and messages. SQLite gives the
+// -wal and -shm files it creates later the mode of the database file,
+// whatever the umask. The mode is set again after creating, since a umask
+// can take away bits (even the owner's) but never add them. An existing
+// file keeps its mode: that is the operator's choice.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: creating %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("store: making %s private: %w", path, err)
+	}
+	return nil
+}
+
+// sqliteURIFile is the file an SQLite "file:" URI names, when opening it
+// may create one (no mode=ro or mode=rw, no in-memory VFS): "file:rel.db",
+// "file:/abs.db", "file:///abs.db" or "file://localhost/abs.db", with
+// percent escapes and an optional ?query. ok is false for anything else,
+// which is left to SQLite.
+func sqliteURIFile(location string) (path string, ok bool) {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
+		return "", false
+	}
+	q := u.Query()
+	if m := q.Get("mode"); (m != "" && m != "rwc") || q.Get("vfs") != "" {
+		return "", false
+	}
+	path = u.Path
+	if u.Opaque != "" {
+		if path, err = url.PathUnescape(u.Opaque); err != nil {
+			return "", false
+		}
+	}
+	if path == "" || path == ":memory:" {
+		return "", false
+	}
+	if runtime.GOOS == "windows" && len(path) > 2 && path[0] == '/' && path[2] == ':' {
+		path = path[1:] // file:///C:/… names C:/…
+	}
+	return filepath.FromSlash(path), true
+}
+
 func openSQLite(ctx context.Context, location string, opt options) (_ Store, err error) {
 	wdsn, rdsn, memory, err := sqliteDSNs(location)
 	if err != nil {
 		return nil, err
 	}
-	e := &sqliteEngine{prepared: map[string]*sql.Stmt{}}
+	e := &sqliteEngine{prepared: map[string]*sql.Stmt{}, reads: map[string]*sql.Stmt{}}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -142,7 +210,8 @@ func openSQLite(ctx context.Context, location string, opt options) (_ Store, err
 		if e.r, err = sql.Open("sqlite", rdsn); err != nil {
 			return nil, fmt.Errorf("store: opening sqlite: %w", err)
 		}
-		e.r.SetMaxOpenConns(8)
+		e.r.SetMaxOpenConns(opt.maxConns)
+		e.r.SetMaxIdleConns(opt.maxConns) // kept open, with their prepared statements
 		if err := e.r.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("store: opening sqlite (reader): %w", err)
 		}
@@ -175,7 +244,15 @@ func retryBusy(ctx context.Context, f func() error) error {
 func (e *sqliteEngine) lock(string) (stmt, bool) { return stmt{}, false }
 
 func (e *sqliteEngine) query(ctx context.Context, query string, args []any) (rows, error) {
-	r, err := e.r.QueryContext(ctx, query, args...)
+	var (
+		r   *sql.Rows
+		err error
+	)
+	if st := e.reads[query]; st != nil {
+		r, err = st.QueryContext(ctx, args...)
+	} else {
+		r, err = e.r.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -190,20 +267,75 @@ func (e *sqliteEngine) begin(ctx context.Context) (tx, error) {
 	return &sqliteTx{t: t, prepared: e.prepared}, nil
 }
 
-func (e *sqliteEngine) prepare(ctx context.Context, queries ...string) error {
-	for _, q := range queries {
+func (e *sqliteEngine) prepare(ctx context.Context, writes, reads []string) error {
+	for _, q := range writes {
 		st, err := e.w.PrepareContext(ctx, q)
 		if err != nil {
 			return err
 		}
 		e.prepared[q] = st
 	}
+	for _, q := range reads {
+		st, err := e.r.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		e.reads[q] = st
+	}
 	return nil
+}
+
+// dataError: a constraint (NOT NULL, a CHECK), a value too big, a type
+// mismatch.
+func (e *sqliteEngine) dataError(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case 18, 19, 20: // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH
+		return true
+	}
+	return false
+}
+
+// explain: EXPLAIN QUERY PLAN with the values bound, which is what SQLite
+// plans with when it has sqlite_stat4 (it plans a statement again when a
+// bound value could change the plan).
+func (e *sqliteEngine) explain(ctx context.Context, query string, args []any) ([]string, error) {
+	r, err := e.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var plan []string
+	for r.Next() {
+		var (
+			id, parent, unused int64
+			detail             string
+		)
+		if err := r.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return []string{"plan:\n" + strings.Join(plan, "\n")}, nil
+}
+
+func (e *sqliteEngine) analyze(ctx context.Context) error {
+	_, err := e.w.ExecContext(ctx, `ANALYZE`)
+	return err
 }
 
 func (e *sqliteEngine) close() error {
 	var errs []error
 	for _, st := range e.prepared {
+		errs = append(errs, st.Close())
+	}
+	for _, st := range e.reads {
 		errs = append(errs, st.Close())
 	}
 	if e.r != nil && e.r != e.w {

@@ -20,6 +20,12 @@ type sqlStore struct {
 
 	insStatus, insInbound string // the two INSERTs of Save, in d's spelling
 	statusColumns         string // the SELECT list queryStatuses scans
+	// byFilter holds the Statuses SELECTs, by filterShape.
+	byFilter    [filterShapes]string
+	lastInbound string // LastInbound's SELECT
+
+	commits *committer    // Save's queue and writer (group commit)
+	inbound *inboundCache // LastInbound's answers
 
 	closeOnce sync.Once
 	closeErr  error
@@ -31,9 +37,19 @@ type engine interface {
 	query(ctx context.Context, query string, args []any) (rows, error)
 	// begin starts a write transaction.
 	begin(ctx context.Context) (tx, error)
-	// prepare readies statements that every Save runs (a no-op where the
-	// driver caches them itself).
-	prepare(ctx context.Context, queries ...string) error
+	// prepare readies the statements run most: writes (Save's) on the
+	// writer, reads on the readers, where query then uses them (a no-op
+	// where the driver caches them itself).
+	prepare(ctx context.Context, writes, reads []string) error
+	// dataError says whether err is the database refusing one statement's
+	// values (bytes that are not UTF-8, say), which another statement
+	// would not share, rather than the database failing.
+	dataError(err error) bool
+	// explain returns the plans the database chooses for a SELECT with
+	// these arguments: each one it may use, labelled.
+	explain(ctx context.Context, query string, args []any) ([]string, error)
+	// analyze refreshes the planner's statistics of the tables.
+	analyze(ctx context.Context) error
 	// lock returns the statement that takes the transaction-scoped lock
 	// named by purpose ("save" or "migrate"), or ok false when the engine
 	// needs none.
@@ -91,7 +107,26 @@ type dialect struct {
 	// arguments; at most maxIDs ids are given at once.
 	idsIn  func(ids []string) (cond string, args []any)
 	maxIDs int
+	// byPhone and byPhoneStatus are how Statuses reads one business number
+	// (and status) after the cursor, what follows "FROM wa_status_events":
+	// spelled so that the planner can only walk wa_status_events_phone
+	// (wa_status_events_phone_status) from the cursor, the one plan that
+	// reads at most Limit rows whatever the number's share of the table.
+	// Parameters: the number, (the status,) the cursor, the limit.
+	byPhone, byPhoneStatus string
 }
+
+// filterShape is the combination of filters of a Query: one SELECT each, not
+// a catch-all "col = $1 OR $1 is empty" predicate, so each can use its index.
+type filterShape int
+
+const (
+	filterNone filterShape = iota
+	filterStatus
+	filterPhone
+	filterPhoneStatus
+	filterShapes
+)
 
 // columnTypes are an engine's SQL types for the columns of the tables.
 type columnTypes struct {
@@ -146,6 +181,15 @@ func newSQLStore(ctx context.Context, eng engine, d dialect, opt options) (*sqlS
 	s := &sqlStore{eng: eng, d: d, opt: opt}
 	s.statusColumns = `seq, waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, ` +
 		d.rawColumn + `, received_at`
+	from := `SELECT ` + s.statusColumns + ` FROM wa_status_events `
+	s.byFilter = [filterShapes]string{
+		filterNone:        from + `WHERE seq > ` + d.param(1) + ` ORDER BY seq LIMIT ` + d.param(2),
+		filterStatus:      from + `WHERE status = ` + d.param(1) + ` AND seq > ` + d.param(2) + ` ORDER BY seq LIMIT ` + d.param(3),
+		filterPhone:       from + d.byPhone,
+		filterPhoneStatus: from + d.byPhoneStatus,
+	}
+	s.lastInbound = `SELECT ts, received_at FROM wa_inbound_messages
+		WHERE phone_number_id = ` + d.param(1) + ` AND from_wa_id = ` + d.param(2) + ` ORDER BY ts DESC, seq DESC LIMIT 1`
 	s.insStatus = `INSERT INTO wa_status_events
 		(waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, raw, received_at)
 		VALUES (` + s.params(1, 7) + `, ` + d.rawParam(8) + `, ` + d.param(9) + `)
@@ -157,9 +201,15 @@ func newSQLStore(ctx context.Context, eng engine, d dialect, opt options) (*sqlS
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	if err := eng.prepare(ctx, s.insStatus, s.insInbound); err != nil {
+	if err := eng.prepare(ctx, []string{s.insStatus, s.insInbound}, append(s.byFilter[:], s.lastInbound)); err != nil {
 		return nil, fmt.Errorf("store: preparing: %w", err)
 	}
+	ttl := LastInboundTTL
+	if opt.inboundTTL != 0 {
+		ttl = opt.inboundTTL
+	}
+	s.inbound = newInboundCache(ttl, opt.now)
+	s.commits = newCommitter(s.writeGroup, groupLinger)
 	return s, nil
 }
 
@@ -210,28 +260,38 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Save runs the batch's inserts in one transaction that, where the engine has
-// one (PostgreSQL), first takes the save lock.
+// Save queues the batch (commit.go): it is written in one transaction with
+// the other Saves waiting, and Save returns once that transaction has
+// committed (or failed).
 //
-// Why the lock: identity values are handed out when a row is inserted, not
-// when its transaction commits. Without the lock, replica A could take Seq 10,
-// replica B take Seq 11 and commit first; a reader paging with After=9 would
-// get 11, move its cursor to 11, and never see 10 once A commits. Holding one
-// lock from before the first insert until commit means Seqs are assigned and
-// become visible in the same order (the lock is released only after the
-// commit is visible), so "Seq > cursor" never skips. The cost is that Saves
-// are serialised across replicas; each holds the lock for about two round
-// trips plus the commit. SQLite needs none: it has one writer at a time.
+// The counts are each caller's own, exactly: a group's inserts run in the
+// callers' arrival order, so an event two Saves of one group carry is new
+// for the first and a duplicate for the second, as if they had run one
+// after the other.
 func (s *sqlStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error) {
 	if len(b.Statuses) == 0 && len(b.Inbound) == 0 {
 		return 0, 0, nil
 	}
-	now := s.opt.now()
-	stmts := make([]stmt, 0, 1+len(b.Statuses)+len(b.Inbound))
-	if l, ok := s.eng.lock("save"); ok && !s.opt.noSaveLock {
-		stmts = append(stmts, l)
+	// The statements are built here, before queueing, to keep the share
+	// of the work done for the whole group small.
+	r := &saveReq{ctx: ctx, b: b, stmts: s.inserts(b, s.opt.now()), done: make(chan saveResult, 1)}
+	if err := s.commits.enqueue(r); err != nil {
+		return 0, 0, fmt.Errorf("store: save: %w", err)
 	}
-	locks := len(stmts)
+	select {
+	case res := <-r.done:
+		return res.newStatuses, res.newInbound, res.err
+	case <-ctx.Done():
+		// Not acknowledged; the group may still commit it, which a
+		// redelivery then finds stored.
+		return 0, 0, fmt.Errorf("store: save: %w", context.Cause(ctx))
+	}
+}
+
+// inserts are the statements that store b: its statuses, then its inbound
+// messages, with now as the arrival time of events that have none.
+func (s *sqlStore) inserts(b Batch, now time.Time) []stmt {
+	stmts := make([]stmt, 0, len(b.Statuses)+len(b.Inbound))
 	for _, e := range b.Statuses {
 		stmts = append(stmts, stmt{s.insStatus, []any{e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber, e.MessageID,
 			e.Status, e.Timestamp, e.RecipientID, rawOrNil(e.Raw), s.d.timeArg(receivedAt(e.ReceivedAt, now))}})
@@ -240,58 +300,167 @@ func (s *sqlStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound i
 		stmts = append(stmts, stmt{s.insInbound, []any{m.PhoneNumberID, m.MessageID, digits(m.From), m.Type,
 			m.Timestamp, rawOrNil(m.Raw), s.d.timeArg(receivedAt(m.ReceivedAt, now))}})
 	}
+	return stmts
+}
+
+// writeGroup is the committer's write: it stores the group in one
+// transaction and answers every Save in it.
+//
+// Where the engine has one (PostgreSQL), the transaction first takes the
+// save lock. Why: identity values are handed out when a row is inserted, not
+// when its transaction commits. Without the lock, replica A could take Seq
+// 10, replica B take Seq 11 and commit first; a reader paging with After=9
+// would get 11, move its cursor to 11, and never see 10 once A commits.
+// Holding one lock from before the first insert until commit means Seqs are
+// assigned and become visible in the same order (the lock is released only
+// after the commit is visible), so "Seq > cursor" never skips. The cost is
+// that writes are serialised across replicas; each group holds the lock for
+// about two round trips plus the commit, once for all its Saves. SQLite
+// needs none: it has one writer at a time.
+//
+// A failed transaction fails every Save in it (the webhook answers 5xx and
+// Meta delivers again), except when the database refused the values of one
+// Save's statement: that Save alone fails and the others are written again
+// without it, so one delivery the database cannot take does not fail every
+// delivery that shares its group, nor (redelivered together) the next.
+func (s *sqlStore) writeGroup(group []*saveReq) {
+	live := make([]*saveReq, 0, len(group))
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- saveResult{err: fmt.Errorf("store: save: %w", context.Cause(r.ctx))}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, stop := groupContext(live)
+	defer stop()
+	for {
+		results, culprit, err := s.commitGroup(ctx, live)
+		switch {
+		case err == nil:
+			s.invalidateInbound(live)
+			for i, r := range live {
+				r.done <- results[i]
+			}
+			return
+		case culprit >= 0 && len(live) > 1:
+			live[culprit].done <- saveResult{err: err}
+			live = append(live[:culprit], live[culprit+1:]...)
+		default:
+			s.invalidateInbound(live) // a commit that failed may still have happened
+			for _, r := range live {
+				r.done <- saveResult{err: err}
+			}
+			return
+		}
+	}
+}
+
+// commitGroup runs one transaction of the group's inserts. On failure,
+// culprit is the index of the Save whose values the database refused, or
+// -1 when the failure is not one Save's.
+func (s *sqlStore) commitGroup(ctx context.Context, group []*saveReq) (results []saveResult, culprit int, err error) {
+	n := 0
+	for _, r := range group {
+		n += len(r.stmts)
+	}
+	stmts := make([]stmt, 0, 1+n)
+	if l, ok := s.eng.lock("save"); ok && !s.opt.noSaveLock {
+		stmts = append(stmts, l)
+	}
+	locks := len(stmts)
+	for _, r := range group {
+		stmts = append(stmts, r.stmts...)
+	}
 
 	tx, err := s.eng.begin(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: save: %w", err)
+		return nil, -1, fmt.Errorf("store: save: %w", err)
 	}
 	defer tx.rollback(ctx)
 	changed, err := tx.execAll(ctx, stmts)
 	if err != nil {
-		return 0, 0, saveError(b, locks, err)
-	}
-	for i, n := range changed[locks:] {
+		i := -1
+		if ee, ok := errors.AsType[*execError](err); ok {
+			i = ee.index
+		}
 		switch {
-		case n == 0:
-		case i < len(b.Statuses):
-			newStatuses++
-		default:
-			newInbound++
+		case i < 0:
+			return nil, -1, fmt.Errorf("store: save: %w", err)
+		case i < locks:
+			return nil, -1, fmt.Errorf("store: save: lock: %w", err)
+		}
+		i -= locks
+		k := 0
+		for i >= len(group[k].stmts) {
+			i -= len(group[k].stmts)
+			k++
+		}
+		err = saveError(group[k].b, i, err)
+		if !s.eng.dataError(err) {
+			k = -1
+		}
+		return nil, k, err
+	}
+	if s.opt.groupHook != nil {
+		if err := s.opt.groupHook(len(group)); err != nil {
+			return nil, -1, fmt.Errorf("store: save: %w", err)
 		}
 	}
 	if s.opt.beforeCommit != nil {
 		s.opt.beforeCommit()
 	}
 	if err := tx.commit(ctx); err != nil {
-		return 0, 0, fmt.Errorf("store: save: commit: %w", err)
+		return nil, -1, fmt.Errorf("store: save: commit: %w", err)
 	}
-	return newStatuses, newInbound, nil
+	results = make([]saveResult, len(group))
+	changed = changed[locks:]
+	for k, r := range group {
+		for i, c := range changed[:len(r.stmts)] {
+			switch {
+			case c == 0:
+			case i < len(r.b.Statuses):
+				results[k].newStatuses++
+			default:
+				results[k].newInbound++
+			}
+		}
+		changed = changed[len(r.stmts):]
+	}
+	return results, -1, nil
 }
 
-// saveError names what a failed execAll of Save was storing: the lock (the
-// first locks statements), a status, or an inbound message.
-func saveError(b Batch, locks int, err error) error {
-	i := -1
-	if ee, ok := errors.AsType[*execError](err); ok {
-		i = ee.index
-	}
+// saveError names what the i-th insert of b, which failed, was storing: a
+// status, or (after them) an inbound message.
+func saveError(b Batch, i int, err error) error {
 	switch {
-	case i < 0:
-		return fmt.Errorf("store: save: %w", err)
-	case i < locks:
-		return fmt.Errorf("store: save: lock: %w", err)
-	case i < locks+len(b.Statuses):
-		e := b.Statuses[i-locks]
+	case i < len(b.Statuses):
+		e := b.Statuses[i]
 		return fmt.Errorf("store: save status %s/%s: %w", e.MessageID, e.Status, err)
 	default:
-		return fmt.Errorf("store: save inbound %s: %w", b.Inbound[i-locks-len(b.Statuses)].MessageID, err)
+		return fmt.Errorf("store: save inbound %s: %w", b.Inbound[i-len(b.Statuses)].MessageID, err)
 	}
+}
+
+// invalidateInbound makes LastInbound read again the pairs whose inbound
+// messages the group stored.
+func (s *sqlStore) invalidateInbound(group []*saveReq) {
+	var keys []inboundKey
+	for _, r := range group {
+		for _, m := range r.b.Inbound {
+			keys = append(keys, inboundKey{m.PhoneNumberID, digits(m.From)})
+		}
+	}
+	s.inbound.invalidate(keys)
 }
 
 // Statuses reads with a single statement, hence a single snapshot: with the
 // save lock, a snapshot that contains Seq n contains every Seq below n.
 func (s *sqlStore) Statuses(ctx context.Context, q Query) ([]StatusEvent, int64, error) {
-	query, args := statusesQuery(q, s.statusColumns, s.d.param)
+	query, args := s.statusesQuery(q)
 	events, err := s.queryStatuses(ctx, query, args)
 	if err != nil {
 		return nil, q.After, fmt.Errorf("store: statuses: %w", err)
@@ -303,28 +472,42 @@ func (s *sqlStore) Statuses(ctx context.Context, q Query) ([]StatusEvent, int64,
 	return events, next, nil
 }
 
-// statusesQuery builds the Statuses SELECT (ph renders the n-th placeholder).
-// One variant per filter combination, not a catch-all "col = $1 OR $1 is
-// empty" predicate, so each can use its index.
-func statusesQuery(q Query, columns string, ph func(n int) string) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, cond+ph(len(args)))
+// statusesQuery is the Statuses SELECT of q's filters, with its arguments.
+func (s *sqlStore) statusesQuery(q Query) (string, []any) {
+	limit := clampLimit(q.Limit)
+	switch {
+	case q.PhoneNumberID != "" && q.Status != "":
+		return s.byFilter[filterPhoneStatus], []any{q.PhoneNumberID, q.Status, q.After, limit}
+	case q.PhoneNumberID != "":
+		return s.byFilter[filterPhone], []any{q.PhoneNumberID, q.After, limit}
+	case q.Status != "":
+		return s.byFilter[filterStatus], []any{q.Status, q.After, limit}
+	default:
+		return s.byFilter[filterNone], []any{q.After, limit}
 	}
-	if q.PhoneNumberID != "" {
-		add("phone_number_id = ", q.PhoneNumberID)
+}
+
+// ExplainStatuses returns the plans the database chooses for the Statuses
+// query of q, each labelled (PostgreSQL: the plan of a prepared statement's
+// first execution and the one it settles on). For tests and diagnosis: it
+// is not part of Store.
+func (s *sqlStore) ExplainStatuses(ctx context.Context, q Query) ([]string, error) {
+	query, args := s.statusesQuery(q)
+	plans, err := s.eng.explain(ctx, query, args)
+	if err != nil {
+		return nil, fmt.Errorf("store: explain: %w", err)
 	}
-	if q.Status != "" {
-		add("status = ", q.Status)
+	return plans, nil
+}
+
+// Analyze refreshes the planner's statistics of the event tables, as an
+// operator's ANALYZE would (SQLite's readers see them once reopened). For
+// tests and diagnosis: it is not part of Store.
+func (s *sqlStore) Analyze(ctx context.Context) error {
+	if err := s.eng.analyze(ctx); err != nil {
+		return fmt.Errorf("store: analyze: %w", err)
 	}
-	add("seq > ", q.After)
-	args = append(args, clampLimit(q.Limit))
-	return `SELECT ` + columns + ` FROM wa_status_events WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY seq LIMIT ` + ph(len(args)), args
+	return nil
 }
 
 func (s *sqlStore) History(ctx context.Context, messageIDs []string) (map[string][]StatusEvent, error) {
@@ -346,29 +529,67 @@ func (s *sqlStore) History(ctx context.Context, messageIDs []string) (map[string
 	return out, nil
 }
 
+// LastInbound answers from its cache when it can (LastInboundTTL says why
+// that is safe) and from a prepared SELECT otherwise.
 func (s *sqlStore) LastInbound(ctx context.Context, phoneNumberID, waID string) (time.Time, bool, error) {
 	waID = digits(waID)
 	if waID == "" {
 		return time.Time{}, false, nil
 	}
+	k := inboundKey{phoneNumberID, waID}
+	t, ok, hit, gen := s.inbound.get(k)
+	if hit {
+		return t, ok, nil
+	}
 	var (
 		ts   int64
 		recv storedTime
 	)
-	found, err := s.queryRow(ctx, `SELECT ts, received_at FROM wa_inbound_messages
-		WHERE phone_number_id = `+s.d.param(1)+` AND from_wa_id = `+s.d.param(2)+` ORDER BY ts DESC, seq DESC LIMIT 1`,
-		[]any{phoneNumberID, waID}, &ts, &recv)
+	found, err := s.queryRow(ctx, s.lastInbound, []any{phoneNumberID, waID}, &ts, &recv)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: last inbound: %w", err)
 	}
-	if !found {
-		return time.Time{}, false, nil
+	if found {
+		t = inboundTime(ts, recv.t)
 	}
-	return inboundTime(ts, recv.t), true, nil
+	s.inbound.put(k, t, found, gen)
+	return t, found, nil
 }
 
+// healthTable is migration 2 in an engine's types: the one-row table Ping
+// writes to.
+func healthTable(intType, timeType string) string {
+	return `CREATE TABLE wa_health (id ` + intType + ` PRIMARY KEY, checked_at ` + timeType + ` NOT NULL)`
+}
+
+// Ping upserts wa_health's one row in a transaction of its own and commits
+// it: only a committed write reaches the disk (SQLite keeps an uncommitted
+// one in memory), so only it proves that the next Save can succeed. On
+// SQLite the transaction is BEGIN IMMEDIATE (the writer's _txlock), which
+// takes the write lock first.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	tx, err := s.eng.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	defer tx.rollback(ctx)
+	q := `INSERT INTO wa_health (id, checked_at) VALUES (1, ` + s.d.param(1) + `)
+		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`
+	if err := tx.exec(ctx, q, s.d.timeArg(s.opt.now())); err != nil {
+		return fmt.Errorf("store: ping: writing: %w", err)
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("store: ping: committing: %w", err)
+	}
+	return nil
+}
+
+// Close first stops Save: new ones fail, queued ones are committed.
 func (s *sqlStore) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.eng.close() })
+	s.closeOnce.Do(func() {
+		s.commits.close()
+		s.closeErr = s.eng.close()
+	})
 	return s.closeErr
 }
 

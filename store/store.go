@@ -71,10 +71,14 @@ const (
 // Store is a durable, deduplicating event log.
 type Store interface {
 	// Save stores the batch durably (committed, fsync'd per the engine) in one
-	// transaction; duplicates are ignored: statuses on (MessageID, Status),
-	// inbound on MessageID. The first copy wins: Meta may resend the same
-	// status with a different payload, and the later one is dropped. Returns
-	// how many were new.
+	// transaction, which it may share with concurrent Saves (group commit),
+	// and returns only once that transaction has committed; if it fails,
+	// every Save in it fails. Duplicates are ignored: statuses on
+	// (MessageID, Status), inbound on MessageID. The first copy wins: Meta
+	// may resend the same status with a different payload, and the later one
+	// is dropped. Returns how many were new to this Save: an event two
+	// concurrent Saves carry is new for one of them only. After Close, Save
+	// fails.
 	Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error)
 
 	// Statuses returns events with Seq > q.After for that phone number (and
@@ -94,6 +98,12 @@ type Store interface {
 	// ok is false if the customer was never seen.
 	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
 
+	// Ping proves the store can take a write now: it commits a tiny one (a
+	// row of its own, not an event), so an unreachable database, a
+	// read-only one, a full disk or a write lock held too long all fail it.
+	// For readiness probes; bound it with ctx.
+	Ping(ctx context.Context) error
+
 	// Close releases the database; calling it again is a no-op.
 	Close() error
 }
@@ -102,22 +112,40 @@ type Store interface {
 type Option func(*options)
 
 type options struct {
-	now func() time.Time // never nil once Open has applied the options
+	now      func() time.Time // never nil once Open has applied the options
+	maxConns int              // > 0 once Open has applied the options
 
-	// Test hooks, set only through export_test.go: beforeCommit runs inside
-	// Save after the inserts, widening the window in which a concurrent
-	// reader could overtake an uncommitted Seq; noSaveLock leaves out
-	// PostgreSQL's save lock to show the concurrency test catches the skip
-	// it prevents.
+	// Test hooks, set only through export_test.go: beforeCommit runs in
+	// each group's transaction after the inserts, widening the window in
+	// which a concurrent reader could overtake an uncommitted Seq;
+	// noSaveLock leaves out PostgreSQL's save lock to show the concurrency
+	// test catches the skip it prevents; groupHook runs there too, told how
+	// many Saves the group holds, and a non-nil error fails the group;
+	// inboundTTL < 0 switches the LastInbound cache off (benchmarks).
 	beforeCommit func()
 	noSaveLock   bool
+	groupHook    func(saves int) error
+	inboundTTL   time.Duration
 }
 
+// DefaultMaxConns is how many database connections a store opens at most
+// unless WithMaxConns says otherwise.
+const DefaultMaxConns = 8
+
 // WithClock makes the store read the time from now instead of time.Now: the
-// arrival time Save gives an event whose ReceivedAt is zero, and the time a
-// migration is recorded as applied. For tests; nil keeps time.Now.
+// arrival time Save gives an event whose ReceivedAt is zero, the time a
+// migration is recorded as applied, and the age of LastInbound's cached
+// answers. For tests; nil keeps time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) { o.now = now }
+}
+
+// WithMaxConns bounds the database connections the store opens: on
+// PostgreSQL the whole pool (Save's writer holds one at a time, the reads
+// share the rest), on SQLite the readers (the writer is one connection of
+// its own). n <= 0 keeps DefaultMaxConns.
+func WithMaxConns(n int) Option {
+	return func(o *options) { o.maxConns = n }
 }
 
 // Open opens (creating and migrating if needed) the store at location:
@@ -133,6 +161,9 @@ func Open(ctx context.Context, location string, opts ...Option) (Store, error) {
 	}
 	if o.now == nil {
 		o.now = time.Now
+	}
+	if o.maxConns <= 0 {
+		o.maxConns = DefaultMaxConns
 	}
 	switch {
 	case location == "":

@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // InputSchema reflects In with invopop/jsonschema. mcp-go's own WithInputSchema
@@ -21,9 +26,10 @@ func InputSchema[In any]() json.RawMessage {
 	return marshalSchema(s)
 }
 
-// constrain copies the limits of the validate tags (max, min, len, oneof)
-// into the schema, so platforms see the rules the validator enforces and
-// the two cannot drift apart.
+// constrain copies the rules of the validate tags into the schema (max,
+// min, len, oneof, unique, and the patterns and formats of SchemaRules), so
+// platforms see the rules the validator enforces and the two cannot drift
+// apart (internal/schematest checks the catalog's inputs).
 func constrain(s *jsonschema.Schema, t reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -67,16 +73,25 @@ func constrain(s *jsonschema.Schema, t reflect.Type) {
 }
 
 func applyRules(s *jsonschema.Schema, kind reflect.Kind, tag string) {
-	// An omitempty string accepts "", so it gets no minLength.
+	// An omitempty string accepts "", so it gets no minLength, and its
+	// pattern also matches "".
 	optional := strings.Contains(","+tag+",", ",omitempty,")
+	var patterns []string
 	for _, rule := range strings.Split(tag, ",") {
 		name, param, _ := strings.Cut(rule, "=")
 		n, err := strconv.ParseUint(param, 10, 64)
 		isNum := err == nil
 		switch {
-		case kind == reflect.String && isNum && (name == "max" || name == "len") && s.MaxLength == nil:
+		case kind == reflect.String && isNum && name == "len":
+			if s.MaxLength == nil {
+				s.MaxLength = &n
+			}
+			if (s.MinLength == nil || *s.MinLength < n) && n > 0 && !optional {
+				s.MinLength = &n
+			}
+		case kind == reflect.String && isNum && name == "max" && s.MaxLength == nil:
 			s.MaxLength = &n
-		case kind == reflect.String && isNum && (name == "min" || name == "len") && s.MinLength == nil && n > 0 && !optional:
+		case kind == reflect.String && isNum && name == "min" && (s.MinLength == nil || *s.MinLength < n) && n > 0 && !optional:
 			s.MinLength = &n
 		case kind == reflect.String && (name == "required" || name == "notblank") && s.MinLength == nil && !optional:
 			one := uint64(1)
@@ -89,12 +104,106 @@ func applyRules(s *jsonschema.Schema, kind reflect.Kind, tag string) {
 			s.MaxItems = &n
 		case (kind == reflect.Slice || kind == reflect.Array) && isNum && name == "min" && s.MinItems == nil:
 			s.MinItems = &n
+		case (kind == reflect.Slice || kind == reflect.Array) && name == "unique" && param == "":
+			s.UniqueItems = true
 		case isNumeric(kind) && isNum && name == "max" && s.Maximum == "":
 			s.Maximum = json.Number(param)
 		case isNumeric(kind) && isNum && name == "min" && s.Minimum == "":
 			s.Minimum = json.Number(param)
 		}
+		if kind != reflect.String {
+			continue
+		}
+		if r, ok := SchemaRules[name]; ok {
+			if r.Pattern != "" {
+				patterns = append(patterns, r.Pattern)
+			}
+			if f := r.FormatOf(param); f != "" && s.Format == "" {
+				s.Format = f
+			}
+			if r.Minimum != "" && s.Minimum == "" {
+				s.Minimum, s.Maximum = json.Number(r.Minimum), json.Number(r.Maximum)
+			}
+		}
 	}
+	// notblank's pattern is implied by any other that refuses a blank
+	// string.
+	if blank := SchemaRules["notblank"].Pattern; len(patterns) > 1 && slices.Contains(patterns, blank) {
+		others := slices.DeleteFunc(slices.Clone(patterns), func(p string) bool { return p == blank })
+		if !slices.ContainsFunc(others, func(p string) bool { return regexp.MustCompile(p).MatchString(" ") }) {
+			patterns = others
+		}
+	}
+	switch {
+	case len(patterns) > 1:
+		panic(fmt.Sprintf("tools: validate tag %q has several rules that need a pattern (%s); a schema has one", tag, strings.Join(patterns, " and ")))
+	case len(patterns) == 1 && s.Pattern == "":
+		s.Pattern = patterns[0]
+		if optional && !regexp.MustCompile(s.Pattern).MatchString("") {
+			s.Pattern = "^$|" + s.Pattern
+		}
+	}
+	// A pattern or an enum that refuses "" already says what minLength 1
+	// would.
+	if s.MinLength != nil && *s.MinLength == 1 && (s.Pattern != "" && !regexp.MustCompile(s.Pattern).MatchString("") ||
+		len(s.Enum) > 0 && !slices.Contains(s.Enum, any(""))) {
+		s.MinLength = nil
+	}
+}
+
+// SchemaRule is how JSON Schema says one validate tag of a string: a
+// pattern, a format, or a range of the number a Decimal may be.
+type SchemaRule struct {
+	// Pattern is an anchored regular expression valid in ECMA-262 (what
+	// clients run) and RE2 (what our tests run): no lookaround, no \p.
+	Pattern string
+	// Format is the JSON Schema format; "" for none.
+	Format string
+	// Minimum and Maximum bound the number form of a Decimal.
+	Minimum, Maximum string
+}
+
+// FormatOf is the format of the rule with its parameter (datetime's is a Go
+// layout: only the two RFC 3339 ones have a format).
+func (r SchemaRule) FormatOf(param string) string {
+	if r.Format != "datetime" {
+		return r.Format
+	}
+	switch param {
+	case "2006-01-02":
+		return "date"
+	case time.RFC3339, time.RFC3339Nano:
+		return "date-time"
+	}
+	return ""
+}
+
+// SchemaRules are the validate tags of a string that a JSON Schema keyword
+// can say, and how; constrain writes them into the input schemas. A tag
+// missing here is one JSON Schema cannot say on one field (required_if,
+// excluded_with and the other cross-field rules) or says through another
+// keyword (max, min, len, oneof, unique). Where the validator's own rule is
+// a regular expression, the pattern is the same expression; where it is
+// code (langcode's list, the phone policy), the pattern is the shape every
+// accepted value has, and the validator stays the judge.
+var SchemaRules = map[string]SchemaRule{
+	"graphid":   {Pattern: graphIDPattern},
+	"tplname":   {Pattern: templateNamePattern},
+	"langcode":  {Pattern: cloudapi.LanguageCodePattern},
+	"dialable":  {Pattern: dialablePattern},
+	"fieldlist": {Pattern: fieldListPattern},
+	"notblank":  {Pattern: `\S`},
+	"trimmed":   {Pattern: `^(\S([\s\S]*\S)?)?$`},
+	"uppercase": {Pattern: `^[^a-z]*$`},
+	// validator's own expressions (regexes.go of go-playground/validator).
+	"number":    {Pattern: `^[0-9]+$`},
+	"numeric":   {Pattern: `^[-+]?[0-9]+(\.[0-9]+)?$`},
+	"latitude":  {Pattern: `^[-+]?([1-8]?\d(\.\d+)?|90(\.0+)?)$`, Minimum: "-90", Maximum: "90"},
+	"longitude": {Pattern: `^[-+]?(180(\.0+)?|((1[0-7]\d)|([1-9]?\d))(\.\d+)?)$`, Minimum: "-180", Maximum: "180"},
+	"http_url":  {Pattern: `^[Hh][Tt][Tt][Pp][Ss]?://`, Format: "uri"},
+	"url":       {Format: "uri"},
+	"email":     {Format: "email"},
+	"datetime":  {Format: "datetime"},
 }
 
 func isNumeric(k reflect.Kind) bool {
@@ -109,46 +218,60 @@ func isNumeric(k reflect.Kind) bool {
 // OutputSchema is the envelope schema with data typed by Out. Output objects
 // allow additional properties (we pass through what the Graph API returns)
 // and require nothing inside data, since data is {} (or []) on failure.
+//
+// It is the shape a client validates (types, keys, enums) and nothing
+// more: a client sends every tool's schemas to the model on every turn, and
+// what data means is the tool's description's to say. So descriptions are
+// left out, and the jsonschema_description tags of output types document
+// the Go code only; the envelope (its optional error and warnings too) and
+// paging are explained once, in the server's instructions.
 func outputSchema[Out any](sample any, list bool) json.RawMessage {
 	r := &jsonschema.Reflector{ExpandedStruct: true, DoNotReference: true, Anonymous: true,
 		AllowAdditionalProperties: true, RequiredFromJSONSchemaTags: true}
 	var data any
 	switch {
 	case sample != nil:
-		data = json.RawMessage(marshalSchema(r.Reflect(sample)))
+		data = json.RawMessage(marshalSchema(shapeOnly(r.Reflect(sample))))
 	case isNilType[Out]():
-		data = map[string]any{"type": "object", "description": "the result"}
+		data = map[string]any{"type": "object"}
 	default:
-		data = json.RawMessage(marshalSchema(r.Reflect(new(Out))))
+		data = json.RawMessage(marshalSchema(shapeOnly(r.Reflect(new(Out)))))
 	}
-	env := map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"successful": map[string]any{"type": "boolean", "description": "whether the action succeeded"},
-			"data":       data,
-			"error":      map[string]any{"type": "string", "description": "on failure: what went wrong and what to do"},
-			"warnings": map[string]any{"type": "array", "items": map[string]any{"type": "string"},
-				"description": "advice that did not stop the action"},
-		},
-		"required": []string{"successful", "data"},
+	// error and warnings, the same in every tool, are the instructions'
+	// to explain; a client validates them as additional properties.
+	str := map[string]any{"type": "string"}
+	props := map[string]any{
+		"successful": map[string]any{"type": "boolean"},
+		"data":       data,
 	}
 	if list {
-		env["properties"].(map[string]any)["paging"] = map[string]any{
-			"type":        "object",
-			"description": "Graph API paging: pass cursors.after as `after` to get the next page; no `next` means last page",
-			"properties": map[string]any{
-				"cursors": map[string]any{"type": "object", "properties": map[string]any{
-					"before": map[string]any{"type": "string"}, "after": map[string]any{"type": "string"}}},
-				"next":     map[string]any{"type": "string"},
-				"previous": map[string]any{"type": "string"},
-			},
-		}
+		props["paging"] = map[string]any{"type": "object", "properties": map[string]any{
+			"cursors": map[string]any{"type": "object", "properties": map[string]any{"before": str, "after": str}}}}
 	}
-	b, err := json.Marshal(env)
+	b, err := json.Marshal(map[string]any{"type": "object", "properties": props, "required": []string{"successful", "data"}})
 	if err != nil {
 		panic(fmt.Sprintf("tools: output schema: %v", err))
 	}
 	return b
+}
+
+// shapeOnly drops the prose of s and of every schema under it.
+func shapeOnly(s *jsonschema.Schema) *jsonschema.Schema {
+	if s == nil {
+		return nil
+	}
+	s.Title, s.Description, s.Examples = "", "", nil
+	for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+		shapeOnly(p.Value)
+	}
+	for _, sub := range [][]*jsonschema.Schema{s.AllOf, s.AnyOf, s.OneOf, s.PrefixItems} {
+		for _, x := range sub {
+			shapeOnly(x)
+		}
+	}
+	shapeOnly(s.Items)
+	shapeOnly(s.AdditionalProperties)
+	return s
 }
 
 func isNilType[T any]() bool {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"sync"
 
@@ -41,6 +42,10 @@ type About struct {
 	Instructions string
 	// Toolsets describe the catalog's toolsets, in order.
 	Toolsets []Toolset
+	// ToolPrefix begins the names of the catalog's tools (WHATSAPP_); the
+	// server's own tools (the discovery tools of dynamic toolsets) take it
+	// too, so they read as the catalog's.
+	ToolPrefix string
 }
 
 // Annotations is the complete MCP annotation set. All four are always set:
@@ -71,8 +76,15 @@ type Tool struct {
 	OutputSchema json.RawMessage
 	// Example is a valid input, used in docs and checked by tests.
 	Example json.RawMessage
+	// MaxInputBytes is the largest input (the JSON arguments) the tool
+	// accepts; 0 means the serving surface's default for ordinary tools.
+	// The HTTP surfaces refuse a larger body before reading it, and hold
+	// the bodies above their default within a memory bound.
+	MaxInputBytes int64
 
 	call func(ctx context.Context, args json.RawMessage) Result
+	// check is call's input half: decode, Prepare, validate (benchmarks).
+	check func(ctx context.Context, args json.RawMessage) error
 }
 
 // Call decodes and validates args, runs the handler and returns the envelope.
@@ -82,8 +94,48 @@ func (t Tool) Call(ctx context.Context, args json.RawMessage) Result {
 	return t.call(ctx, args)
 }
 
-// Paging is the Graph API cursor block, passed through for list tools.
-type Paging = cloudapi.Paging
+// Paging is the paging block of a list tool's result: the cursor of the
+// next page, and nothing else of Graph's block. Graph's next and previous
+// are URLs: they name the Graph host (the emulator's loopback address in
+// sandbox mode) and Meta may write the access token into their query even
+// when the request sent it in a header, so they never reach a model.
+type Paging struct {
+	Cursors PagingCursors `json:"cursors"`
+}
+
+// PagingCursors are the cursors a list tool returns.
+type PagingCursors struct {
+	// Before is Graph's cursor to the start of this page, as Meta gave it.
+	Before string `json:"before,omitempty"`
+	// After is the cursor to pass as `after` for the next page; it is set
+	// only when there is one (Meta sends no next link on the last page).
+	After string `json:"after,omitempty"`
+}
+
+// PagingOf keeps the cursors of a Graph paging block (see Paging); nil when
+// there is no cursor to pass on. The after cursor is taken from the
+// cursors, or else from the next link's after parameter, and only when
+// Meta gave a next link.
+func PagingOf(p *cloudapi.Paging) *Paging {
+	if p == nil {
+		return nil
+	}
+	var c PagingCursors
+	if p.Cursors != nil {
+		c.Before = p.Cursors.Before
+	}
+	if p.Next != "" {
+		if p.Cursors != nil && p.Cursors.After != "" {
+			c.After = p.Cursors.After
+		} else if u, err := url.Parse(p.Next); err == nil {
+			c.After = u.Query().Get("after")
+		}
+	}
+	if c == (PagingCursors{}) {
+		return nil
+	}
+	return &Paging{Cursors: c}
+}
 
 // Result is the envelope every tool returns, as structuredContent and as text.
 type Result struct {
@@ -148,10 +200,19 @@ type Def[In, Out any] struct {
 	Hints []string
 	// Example is a valid input for docs and tests.
 	Example string
+	// MaxInputBytes: see Tool.MaxInputBytes. Set it only on tools whose
+	// legal input can be large (a file as base64).
+	MaxInputBytes int64
 	// Data, when set, is a value whose type documents data in the output
 	// schema instead of Out: handlers that pass Graph objects through
 	// (map[string]any) still get a descriptive schema.
-	Data    any
+	Data any
+	// Prepare, when set, applies the rules that depend on the server's
+	// configuration (the declaration closes over it). It runs after the
+	// input's Normalize and before its tags and Check, may rewrite the
+	// input, and its offending fields are named with theirs, in one error.
+	// Warnings it adds with Warn reach the result when the call goes on.
+	Prepare func(ctx context.Context, in *In) []FieldError
 	Handler func(ctx context.Context, in *In) (Out, error)
 }
 
@@ -161,30 +222,40 @@ func New[In, Out any](d Def[In, Out]) Tool {
 	var out Out
 	list := reflect.TypeOf(out) != nil && reflect.TypeOf(out).Kind() == reflect.Slice
 	t := Tool{
-		Name:         d.Name,
-		Title:        d.Title,
-		Description:  d.Description,
-		Toolset:      d.Toolset,
-		Annotations:  d.Annotations,
-		Hints:        d.Hints,
-		ListData:     list,
-		InputSchema:  InputSchema[In](),
-		OutputSchema: outputSchema[Out](d.Data, list),
+		Name:          d.Name,
+		Title:         d.Title,
+		Description:   d.Description,
+		Toolset:       d.Toolset,
+		Annotations:   d.Annotations,
+		Hints:         d.Hints,
+		ListData:      list,
+		InputSchema:   InputSchema[In](),
+		OutputSchema:  outputSchema[Out](d.Data, list),
+		MaxInputBytes: d.MaxInputBytes,
 	}
 	if d.Example != "" {
 		t.Example = json.RawMessage(d.Example)
 	}
+	checkInto := func(ctx context.Context, args json.RawMessage, in *In) error {
+		var prepare func() []FieldError
+		if d.Prepare != nil {
+			prepare = func() []FieldError { return d.Prepare(ctx, in) }
+		}
+		return check(args, in, prepare)
+	}
+	t.check = func(ctx context.Context, args json.RawMessage) error {
+		return checkInto(context.WithValue(ctx, collectorKey{}, &collector{}), args, new(In))
+	}
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
 		empty := emptyData(list)
 		in := new(In)
-		if err := Decode(args, in); err != nil {
-			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
-		}
-		if err := Validate(in); err != nil {
-			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
-		}
 		col := &collector{}
 		ctx = context.WithValue(ctx, collectorKey{}, col)
+		if err := checkInto(ctx, args, in); err != nil {
+			// Warnings of a call that stops here would speak of a send
+			// that did not happen.
+			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
+		}
 		data, err := d.Handler(ctx, in)
 		col.mu.Lock()
 		defer col.mu.Unlock()
@@ -273,11 +344,12 @@ func Warn(ctx context.Context, format string, args ...any) {
 	}
 }
 
-// SetPaging sets the paging block of the list tool call running in ctx.
-func SetPaging(ctx context.Context, p *Paging) {
+// SetPaging sets the paging block of the list tool call running in ctx from
+// Graph's: its cursors only (see PagingOf).
+func SetPaging(ctx context.Context, p *cloudapi.Paging) {
 	if c, ok := ctx.Value(collectorKey{}).(*collector); ok {
 		c.mu.Lock()
-		c.paging = p
+		c.paging = PagingOf(p)
 		c.mu.Unlock()
 	}
 }

@@ -1,11 +1,8 @@
 package tools
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"sort"
@@ -59,47 +56,6 @@ type Normalizer interface {
 // (cross-field rules, totals across nested lists).
 type Checker interface {
 	Check() []FieldError
-}
-
-// Decode reads args strictly into in: unknown fields and wrong types are
-// reported with the field's name. Empty or null args decode as {}.
-func Decode(args json.RawMessage, in any) error {
-	trimmed := bytes.TrimSpace(args)
-	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		trimmed = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(in); err != nil {
-		return decodeError(err, in)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &InputError{Fields: []FieldError{{Field: "(arguments)", Rule: "must be a single JSON object"}}}
-	}
-	return nil
-}
-
-var unknownFieldRe = regexp.MustCompile(`json: unknown field "([^"]*)"`)
-
-func decodeError(err error, in any) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		embedded := map[string]bool{}
-		embeddedNames(reflect.TypeOf(in), embedded)
-		field := fieldPath("root."+te.Field, embedded)
-		if field == "" {
-			field = "(arguments)"
-		}
-		return &InputError{Fields: []FieldError{{Field: field, Rule: fmt.Sprintf("must be %s, not a JSON %s", jsonKind(te.Type), te.Value)}}}
-	}
-	if m := unknownFieldRe.FindStringSubmatch(err.Error()); m != nil {
-		return &InputError{Fields: []FieldError{{Field: m[1], Rule: "is not an input of this tool (known inputs: " + strings.Join(fieldNames(reflect.TypeOf(in)), ", ") + ")"}}}
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &InputError{Fields: []FieldError{{Field: "(arguments)", Rule: "must be valid JSON: " + err.Error()}}}
-	}
-	return &InputError{Fields: []FieldError{{Field: "(arguments)", Rule: err.Error()}}}
 }
 
 func jsonKind(t reflect.Type) string {
@@ -188,7 +144,14 @@ func Validator() *validator.Validate {
 		v := validator.New(validator.WithRequiredStructEnabled())
 		v.RegisterTagNameFunc(jsonName)
 		must(v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
-			return e164Re.MatchString(fl.Field().String())
+			// The default policy: a tag can refuse, not convert or warn.
+			return PhonePolicy{}.Check(fl.Field().String()).Rule == ""
+		}))
+		// dialable is the phone policy's first rule, which no policy
+		// changes: the characters of a phone number. The policy itself
+		// (Prepare) judges the rest; its text for this rule is the same.
+		must(v.RegisterValidation("dialable", func(fl validator.FieldLevel) bool {
+			return isE164Shape(NormalizePhone(fl.Field().String()))
 		}))
 		must(v.RegisterValidation("graphid", func(fl validator.FieldLevel) bool {
 			return graphIDRe.MatchString(fl.Field().String())
@@ -225,24 +188,51 @@ func must(err error) {
 	}
 }
 
+// The expressions of the tags that are one, shared with the schemas
+// (SchemaRules) so the two cannot drift apart.
+const (
+	// templateNamePattern: docs/cloud-api.md#template-names.
+	templateNamePattern = `^[a-z0-9_]{1,512}$`
+	// graphIDPattern: Meta's ids are numeric strings (docs/cloud-api.md#ids).
+	graphIDPattern = `^[0-9]{1,32}$`
+	// fieldName is one Graph field, with optional subfields; the list is
+	// split on commas first, so a name holds none.
+	fieldName        = `[a-z_][a-z0-9_]*(\{[a-z0-9_]*\})?`
+	fieldListPattern = `^\s*` + fieldName + `(\s*,\s*` + fieldName + `)*\s*$`
+	// dialablePattern is the characters NormalizePhone makes +<digits> of:
+	// digits, an optional leading +, spaces, dashes, dots, parentheses.
+	dialablePattern = `^\s*\+?[0-9 ().-]+\s*$`
+)
+
 var (
-	e164Re         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	templateNameRe = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
-	graphIDRe      = regexp.MustCompile(`^[0-9]{1,32}$`)
-	fieldNameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\{[a-z0-9_,]*\})?$`)
+	templateNameRe = regexp.MustCompile(templateNamePattern)
+	graphIDRe      = regexp.MustCompile(graphIDPattern)
+	fieldNameRe    = regexp.MustCompile(`^` + fieldName + `$`)
 )
 
 // Validate normalises in (when it is a Normalizer), applies its struct tags
 // and its Check rules, and returns one InputError naming every offence.
 func Validate(in any) error {
+	if fields := validateInput(in, nil); len(fields) > 0 {
+		return &InputError{Fields: bounded(fields)}
+	}
+	return nil
+}
+
+// validateInput is Validate with the declaration's Prepare (may be nil), run
+// after Normalize and before the rules, so they see what it rewrote.
+func validateInput(in any, prepare func() []FieldError) []FieldError {
 	if n, ok := in.(Normalizer); ok {
 		n.Normalize()
 	}
 	var fields []FieldError
+	if prepare != nil {
+		fields = append(fields, prepare()...)
+	}
 	if err := Validator().Struct(in); err != nil {
 		var verrs validator.ValidationErrors
 		if !errors.As(err, &verrs) {
-			return &InputError{Fields: []FieldError{{Field: "(arguments)", Rule: err.Error()}}}
+			return []FieldError{{Field: argumentsField, Rule: err.Error()}}
 		}
 		embedded := map[string]bool{}
 		embeddedNames(reflect.TypeOf(in), embedded)
@@ -253,11 +243,38 @@ func Validate(in any) error {
 	if c, ok := in.(Checker); ok {
 		fields = append(fields, c.Check()...)
 	}
+	return dedupe(fields)
+}
+
+// check decodes args into in and validates it: one InputError names every
+// offence, of shape and of rule, so a model fixes its call at once.
+func check(args []byte, in any, prepare func() []FieldError) error {
+	shape, usable := decode(args, in)
+	if !usable {
+		return &InputError{Fields: bounded(shape)}
+	}
+	fields := shape
+	for _, f := range validateInput(in, prepare) {
+		// A value of the wrong type was left unset: "is required", or any
+		// rule on what is under it, would say nothing true.
+		if !under(f.Field, shape) {
+			fields = append(fields, f)
+		}
+	}
 	if len(fields) == 0 {
 		return nil
 	}
-	fields = dedupe(fields)
-	return &InputError{Fields: fields}
+	return &InputError{Fields: bounded(fields)}
+}
+
+// under reports whether field is, or is inside, one of the shape errors.
+func under(field string, shape []FieldError) bool {
+	for _, s := range shape {
+		if field == s.Field || strings.HasPrefix(field, s.Field+".") || strings.HasPrefix(field, s.Field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // dedupe keeps the first rule per field: a Check rule that repeats a tag's
@@ -317,27 +334,27 @@ func ruleText(fe validator.FieldError) string {
 		}
 		return fmt.Sprintf("must be at least %s (got %v)", p, fe.Value())
 	case "oneof":
-		return fmt.Sprintf("must be one of: %s (got %q)", strings.ReplaceAll(p, " ", ", "), fmt.Sprint(fe.Value()))
-	case "phone":
-		return fmt.Sprintf("must be a phone number with its country code, 7 to 15 digits not starting with 0, e.g. +16505551234 (got %q); without a country code Meta would prefix the sender's own", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be one of: %s (got %s)", strings.ReplaceAll(p, " ", ", "), Echo(fmt.Sprint(fe.Value())))
+	case "phone", "dialable":
+		return PhonePolicy{}.Check(fmt.Sprint(fe.Value())).Rule
 	case "graphid":
-		rule := fmt.Sprintf("must be a numeric Meta id, digits only, e.g. 106540352242922 (got %q)", fmt.Sprint(fe.Value()))
+		rule := fmt.Sprintf("must be a numeric Meta id, digits only, e.g. 106540352242922 (got %s)", Echo(fmt.Sprint(fe.Value())))
 		if fe.Field() == "phone_number_id" {
 			rule += "; it is the id of the business number from WHATSAPP_GET_PHONE_NUMBERS, not the phone number itself"
 		}
 		return rule
 	case "fieldlist":
-		return fmt.Sprintf("must be a comma-separated list of field names such as status,name (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be a comma-separated list of field names such as status,name (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "tplname":
-		return fmt.Sprintf("must be 1 to 512 lowercase letters, digits or underscores (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be 1 to 512 lowercase letters, digits or underscores (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "langcode":
-		return fmt.Sprintf("must be one of Meta's template language codes such as en_US, en, pt_BR, es_MX (case-sensitive, underscore; got %q)", fmt.Sprint(fe.Value()))
+		return languageRule(fmt.Sprint(fe.Value()))
 	case "latitude":
-		return fmt.Sprintf("must be a decimal latitude between -90 and 90 (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be a decimal latitude between -90 and 90 (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "longitude":
-		return fmt.Sprintf("must be a decimal longitude between -180 and 180 (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be a decimal longitude between -180 and 180 (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "url", "http_url":
-		return fmt.Sprintf("must be an absolute http(s) URL (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be an absolute http(s) URL (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "base64":
 		return "must be standard base64 (RFC 4648) that decodes"
 	case "unique":
@@ -346,16 +363,34 @@ func ruleText(fe validator.FieldError) string {
 		}
 		return "must not contain duplicates"
 	case "numeric", "number":
-		return fmt.Sprintf("must contain digits only (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must contain digits only (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "trimmed":
 		return "must not start or end with spaces"
 	case "datetime":
-		return fmt.Sprintf("must be a date in the form YYYY-MM-DD (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be a date in the form YYYY-MM-DD (got %s)", Echo(fmt.Sprint(fe.Value())))
 	case "email":
-		return fmt.Sprintf("must be an email address (got %q)", fmt.Sprint(fe.Value()))
+		return fmt.Sprintf("must be an email address (got %s)", Echo(fmt.Sprint(fe.Value())))
 	}
 	if p != "" {
 		return fmt.Sprintf("breaks rule %s=%s", fe.Tag(), p)
 	}
 	return "breaks rule " + fe.Tag()
+}
+
+// languageRule refuses a language code, naming Meta's codes of the same
+// language when there are some: the schema gives only the codes' shape,
+// so the list reaches a model here.
+func languageRule(code string) string {
+	lang, _, _ := strings.Cut(strings.ReplaceAll(code, "-", "_"), "_")
+	lang = strings.ToLower(lang)
+	var near []string
+	for _, c := range strings.Fields(LanguageCodeList) {
+		if l, _, _ := strings.Cut(c, "_"); l == lang {
+			near = append(near, c)
+		}
+	}
+	if len(near) > 0 {
+		return fmt.Sprintf("must be one of Meta's template language codes; for this language: %s (case-sensitive, underscore; got %s)", strings.Join(near, ", "), Echo(code))
+	}
+	return fmt.Sprintf("must be one of Meta's template language codes such as en_US, en, pt_BR, es_MX (case-sensitive, underscore; got %s)", Echo(code))
 }

@@ -62,11 +62,11 @@ const statusValues = "sent delivered read failed played"
 // StatusTriggerInput is the input of WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER:
 // the catalog's configuration inputs plus our cursor.
 type StatusTriggerInput struct {
-	PhoneNumberID string   `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The Meta-assigned numeric id of the business phone number whose sent messages to watch (from WHATSAPP_GET_PHONE_NUMBERS), not the phone number itself."`
-	StatusFilter  string   `json:"status_filter,omitempty" validate:"omitempty,oneof=sent delivered read failed played" jsonschema:"enum=,enum=sent,enum=delivered,enum=read,enum=failed,enum=played" jsonschema_description:"Only return updates with this status: sent, delivered, read, failed or played (a voice message first played). Empty or omitted: every status."`
-	MaxResults    *int     `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20,minimum=1,maximum=100" jsonschema_description:"The most events to return in one call, 1 to 100 (default 20). has_more tells whether more are waiting."`
-	Interval      *float64 `json:"interval,omitempty" validate:"omitempty,min=0" jsonschema:"minimum=0" jsonschema_description:"For platforms that poll on a schedule: the minutes between polls. It does not change what this call returns; it is echoed back in data.interval."`
-	Cursor        string   `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"Return only events after this point. Pass data.next_cursor of the previous call unchanged; omit it on the first call to start from the oldest stored event."`
+	PhoneNumberID string   `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_GET_PHONE_NUMBERS."`
+	StatusFilter  string   `json:"status_filter,omitempty" validate:"omitempty,oneof=sent delivered read failed played" jsonschema:"enum=,enum=sent,enum=delivered,enum=read,enum=failed,enum=played" jsonschema_description:"Only this status; empty: all."`
+	MaxResults    *int     `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20"`
+	Interval      *float64 `json:"interval,omitempty" validate:"omitempty,min=0" jsonschema_description:"Minutes between scheduled polls; only echoed back."`
+	Cursor        string   `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"data.next_cursor of the last call; none: from the oldest."`
 
 	after int64 // the cursor's position, set by Check
 }
@@ -133,29 +133,31 @@ type StatusTriggerData struct {
 }
 
 // StatusEvent is one trigger event: one element of a status webhook's
-// statuses[] as Meta sent it.
+// statuses[] as Meta sent it. Fields marked jsonschema:"-" are left out of
+// the output schema, not of data (see StatusUpdate).
 type StatusEvent struct {
 	EventType          string       `json:"event_type" jsonschema:"enum=message_status_updated" jsonschema_description:"Always message_status_updated"`
 	PhoneNumberID      string       `json:"phone_number_id" jsonschema_description:"The business phone number id that sent the message"`
-	DisplayPhoneNumber string       `json:"display_phone_number,omitempty" jsonschema_description:"That business number as displayed, from the webhook's metadata"`
-	WABAID             string       `json:"waba_id,omitempty" jsonschema_description:"The WhatsApp Business Account id (the webhook entry id)"`
+	DisplayPhoneNumber string       `json:"display_phone_number,omitempty" jsonschema:"-" jsonschema_description:"That business number as displayed, from the webhook's metadata"`
+	WABAID             string       `json:"waba_id,omitempty" jsonschema:"-" jsonschema_description:"The WhatsApp Business Account id (the webhook entry id)"`
 	StatusUpdate       StatusUpdate `json:"status_update" jsonschema_description:"The status update, with Meta's fields as Meta sent them"`
 	ReceivedAt         string       `json:"received_at,omitempty" jsonschema_description:"When this server received the webhook (RFC 3339, UTC)"`
 }
 
 // StatusUpdate holds the fields of a statuses[] element; absent fields are
 // absent here too. errors, pricing and conversation are passed through
-// byte for byte.
+// byte for byte. The output schema names the fields a model acts on; the
+// others (jsonschema:"-") are data all the same.
 type StatusUpdate struct {
 	MessageID              string          `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…) returned when the message was sent"`
 	Status                 string          `json:"status" jsonschema_description:"sent, delivered, read, played (voice message first played) or failed; other values Meta may add are passed through"`
 	Timestamp              string          `json:"timestamp,omitempty" jsonschema_description:"When the status changed, in unix seconds as a string (as Meta sends it); order by it, since webhooks arrive out of order"`
 	RecipientID            string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
-	RecipientType          string          `json:"recipient_type,omitempty" jsonschema_description:"group for a group message; absent for one person"`
-	RecipientParticipantID string          `json:"recipient_participant_id,omitempty" jsonschema_description:"Group messages: the group member this status is about"`
+	RecipientType          string          `json:"recipient_type,omitempty" jsonschema:"-" jsonschema_description:"group for a group message; absent for one person"`
+	RecipientParticipantID string          `json:"recipient_participant_id,omitempty" jsonschema:"-" jsonschema_description:"Group messages: the group member this status is about"`
 	Errors                 json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"failed only: Meta's errors [{code, title, message, error_data:{details}, href}]. 131047 = free-form message outside the 24-hour customer-service window: send an approved template instead; 131026 = the number cannot receive it (not on WhatsApp, old app, or blocked the business); 131049 = Meta held back a marketing message; do not resend within 24 hours"`
-	Pricing                json.RawMessage `json:"pricing,omitempty" jsonschema:"type=object" jsonschema_description:"Meta's pricing object {billable, pricing_model, type, category}, sent with sent and one of delivered/read"`
-	Conversation           json.RawMessage `json:"conversation,omitempty" jsonschema:"type=object" jsonschema_description:"Meta's conversation object {id, expiration_timestamp, origin:{type}}; omitted by Graph API v24+ except in free entry-point windows"`
+	Pricing                json.RawMessage `json:"pricing,omitempty" jsonschema:"-" jsonschema_description:"Meta's pricing object {billable, pricing_model, type, category}, sent with sent and one of delivered/read"`
+	Conversation           json.RawMessage `json:"conversation,omitempty" jsonschema:"-" jsonschema_description:"Meta's conversation object {id, expiration_timestamp, origin:{type}}; omitted by Graph API v24+ except in free entry-point windows"`
 	BizOpaqueCallbackData  string          `json:"biz_opaque_callback_data,omitempty" jsonschema_description:"The tracking string given when the message was sent, if any"`
 }
 
@@ -234,13 +236,9 @@ func triggerEvent(e store.StatusEvent) StatusEvent {
 	return ev
 }
 
-const triggerDescription = "Poll the delivery status updates of messages sent from one business phone number: sent, delivered, read, played (voice messages) and failed, one event per update, oldest first in the order they arrived. " +
-	"Meta has no API to ask for statuses; it pushes them to a webhook. This server receives those webhooks, stores every update once, and this tool reads them back, so it only returns events when the operator has pointed Meta's webhook at this server (otherwise events stays empty). " +
-	"How to poll: call without cursor to start from the oldest stored event; keep data.next_cursor and pass it as cursor on the next call, which returns only newer events, so nothing is repeated or skipped (also across server restarts). " +
-	"Empty events means nothing new yet: call again later with the same cursor. has_more=true means more are waiting: call again right away. " +
-	"Updates of one message can arrive out of order (read before delivered, read without any delivered, failed after sent): use status_update.timestamp (unix seconds) to order them, and treat read as implying delivered. " +
-	"A failed update carries status_update.errors with Meta's code: 131047 means a free-form message was sent outside the 24-hour customer-service window, so send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE; 131026 means the number cannot receive it. " +
-	"To check specific messages instead, use WHATSAPP_GET_MESSAGE_STATUS."
+const triggerDescription = "Poll the delivery status updates of one business number's messages, oldest first, as Meta's webhook brought them. " +
+	"Call without cursor, then pass data.next_cursor back each time: nothing is repeated or skipped; empty events: nothing new yet; has_more: call again now. " +
+	"Updates arrive out of order: order by status_update.timestamp; read implies delivered. Failures carry Meta's code in status_update.errors (131047: outside the 24-hour window)."
 
 func statusTrigger(st store.Store) tools.Tool {
 	return tools.New(tools.Def[StatusTriggerInput, *StatusTriggerData]{
@@ -283,7 +281,7 @@ func statusTrigger(st store.Store) tools.Tool {
 
 // GetMessageStatusInput is the input of WHATSAPP_GET_MESSAGE_STATUS.
 type GetMessageStatusInput struct {
-	MessageIDs []string `json:"message_ids" validate:"required,min=1,max=100,unique,dive,required,notblank,max=512" jsonschema:"minItems=1,maxItems=100,uniqueItems=true" jsonschema_description:"The ids (wamid.…) of messages this business sent, as returned by the send tools in data.message_id; 1 to 100, no duplicates."`
+	MessageIDs []string `json:"message_ids" validate:"required,min=1,max=100,unique,dive,required,notblank,max=512" jsonschema_description:"data.message_id of the sends (wamid.)."`
 }
 
 // Normalize trims the ids, which models sometimes pad.
@@ -298,16 +296,17 @@ type MessageStatusData struct {
 	Messages []MessageStatus `json:"messages" jsonschema_description:"One entry per id asked, in the order asked"`
 }
 
-// MessageStatus is what the store knows about one message.
+// MessageStatus is what the store knows about one message. Fields marked
+// jsonschema:"-" are left out of the output schema, not of data.
 type MessageStatus struct {
 	MessageID     string          `json:"message_id" jsonschema_description:"The id asked for"`
 	Known         bool            `json:"known" jsonschema_description:"Whether any status webhook was received for this message"`
 	Status        string          `json:"status,omitempty" jsonschema_description:"The most advanced status received: failed, then played, read, delivered, sent (not simply the last to arrive, since webhooks arrive out of order)"`
 	Delivered     bool            `json:"delivered" jsonschema_description:"Whether the message reached the phone: true after delivered, read or played (read implies delivered; Meta skips delivered when both happen at once)"`
 	Timestamp     string          `json:"timestamp,omitempty" jsonschema_description:"When that status happened, unix seconds as a string, as Meta sent it"`
-	UpdatedAt     string          `json:"updated_at,omitempty" jsonschema_description:"The same instant in RFC 3339, UTC"`
+	UpdatedAt     string          `json:"updated_at,omitempty" jsonschema:"-" jsonschema_description:"The same instant in RFC 3339, UTC"`
 	RecipientID   string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
-	PhoneNumberID string          `json:"phone_number_id,omitempty" jsonschema_description:"The business phone number id that sent it"`
+	PhoneNumberID string          `json:"phone_number_id,omitempty" jsonschema:"-" jsonschema_description:"The business phone number id that sent it"`
 	Errors        json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"When failed: Meta's errors [{code, title, message, error_data:{details}, href}] as sent"`
 	History       []StatusChange  `json:"history,omitempty" jsonschema_description:"Every status received for this message, in arrival order"`
 	Note          string          `json:"note,omitempty" jsonschema_description:"What the answer means and what to do, for unknown or failed messages"`
@@ -430,12 +429,8 @@ func getMessageStatus(st store.Store) tools.Tool {
 		Title:   "Get the status of sent messages",
 		Toolset: ToolsetStatus,
 		Hints:   []string{hintStatus},
-		Description: "Answer \"did my message arrive?\": for up to 100 message ids (data.message_id of the send tools), the most advanced status received so far (failed, played, read, delivered or sent), whether it was delivered, the error when it failed, and its full history, in the order asked. " +
-			"A successful send only means Meta accepted the message; statuses come later, from Meta's webhooks received and stored by this server, so they need the operator to have pointed Meta's webhook at this server. " +
-			"known=false means no status arrived yet: the message may still be in flight, so ask again a few seconds later. " +
-			"Status is the most advanced one, not the last to arrive, because Meta's webhooks come out of order. " +
-			"A failed message with error 131047 was a free-form message sent outside the 24-hour customer-service window: send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE instead. " +
-			"To follow every update as it comes, poll WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER.",
+		Description: "Did my messages arrive? For up to 100 sent message ids: the most advanced status received, a failure's error and the history. " +
+			"known=false: no status yet, ask again in a few seconds. Error 131047: sent outside the 24-hour window.",
 		Annotations: storeRead,
 		Example:     `{"message_ids":["wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="]}`,
 		Handler: func(ctx context.Context, in *GetMessageStatusInput) (*MessageStatusData, error) {

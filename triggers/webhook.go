@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
@@ -37,10 +38,58 @@ type WebhookConfig struct {
 	// Logger receives counts and ids only, never secrets or message content;
 	// nil discards.
 	Logger *slog.Logger
-	// Now is the clock that stamps each stored event's ReceivedAt (tests);
-	// nil means time.Now.
+	// Now is the clock that stamps each stored event's ReceivedAt and paces
+	// the refusal logs (tests); nil means time.Now.
 	Now func() time.Time
+	// OnDelivery, when set, is told the outcome of every POST (metrics),
+	// after the answer is decided and before it is written. It must be
+	// quick and safe for concurrent use.
+	OnDelivery func(Delivery)
 }
+
+// Delivery is what WebhookConfig.OnDelivery is told of one POST: counts and
+// values from fixed sets, never an id, a number or content.
+type Delivery struct {
+	Outcome string // one of the Delivery* outcomes
+	Reason  string // why, for every outcome but accepted and duplicate: one of the Reason* values
+	// Statuses and InboundTypes are what a stored delivery carried;
+	// NewStatuses and NewInbound how many of them the store had not seen.
+	Statuses, NewStatuses int
+	NewInbound            int
+	// InboundTypes holds the type of each inbound message (text, image,
+	// …) as the payload spelled it: map it to a fixed set before using it
+	// as a metric label.
+	InboundTypes []string
+}
+
+// Delivery outcomes.
+const (
+	DeliveryAccepted  = "accepted"  // stored and answered 200; something was new, or nothing was carried
+	DeliveryDuplicate = "duplicate" // stored and answered 200, but every event was stored already (a redelivery)
+	DeliveryIgnored   = "ignored"   // signed but not a WhatsApp payload: answered 200, nothing stored
+	DeliveryRejected  = "rejected"  // refused with a 4xx (Reason says why); a signed one Meta retries
+	DeliveryFailed    = "failed"    // the store failed: answered 5xx, Meta delivers again later
+)
+
+// Why a request was refused, ignored or not stored: the reason attribute
+// of the log lines and Delivery.Reason.
+const (
+	ReasonBodyTooLarge        = "body_too_large"
+	ReasonNoAppSecret         = "no_app_secret"
+	ReasonMissingSignature    = "missing_signature"
+	ReasonBadSignature        = "bad_signature"
+	ReasonUnreadableBody      = "unreadable_body"
+	ReasonInvalidPayload      = "invalid_payload"
+	ReasonUnknownObject       = "unknown_object"
+	ReasonStoreFailed         = "store_failed"
+	ReasonVerificationRefused = "verification_refused" // the GET handshake; not a Delivery
+)
+
+// RefusalLogInterval is how often at most each reason of refusal is logged:
+// anyone who can reach /webhook can send refused requests, and a flood of
+// them must not flood the log. The next line of a reason says how many were
+// held back since the last one (suppressed=N).
+const RefusalLogInterval = 10 * time.Second
 
 // Signature errors, as returned by VerifySignature.
 var (
@@ -219,13 +268,62 @@ func parse(body []byte, now time.Time) (store.Batch, report, error) {
 }
 
 type webhook struct {
-	st      store.Store
-	secret  []byte
-	token   [sha256.Size]byte // hashed so the comparison takes the same time whatever the lengths
-	noToken bool
-	maxBody int64
-	log     *slog.Logger
-	now     func() time.Time
+	st       store.Store
+	secret   []byte
+	token    [sha256.Size]byte // hashed so the comparison takes the same time whatever the lengths
+	noToken  bool
+	maxBody  int64
+	log      *slog.Logger
+	now      func() time.Time
+	observe  func(Delivery)
+	refusals refusalLog
+}
+
+// refusalLog paces the log lines of refused requests: one per reason per
+// RefusalLogInterval, counting the ones it holds back. Its maps are keyed
+// by the Reason* constants, so they stay small.
+type refusalLog struct {
+	mu   sync.Mutex
+	next map[string]time.Time // when the reason may be logged again
+	held map[string]int       // lines held back since the last one logged
+}
+
+// allow says whether a line for reason may be logged at now, and how many
+// were held back before it.
+func (l *refusalLog) allow(reason string, now time.Time) (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if next, seen := l.next[reason]; seen && now.Before(next) {
+		l.held[reason]++
+		return false, 0
+	}
+	if l.next == nil {
+		l.next, l.held = map[string]time.Time{}, map[string]int{}
+	}
+	l.next[reason] = now.Add(RefusalLogInterval)
+	suppressed = l.held[reason]
+	delete(l.held, reason)
+	return true, suppressed
+}
+
+// logRefusal logs a refused request, paced by h.refusals.
+func (h *webhook) logRefusal(r *http.Request, level slog.Level, msg, reason string, attrs ...any) {
+	ok, suppressed := h.refusals.allow(reason, h.now())
+	if !ok {
+		return
+	}
+	attrs = append([]any{"reason", reason}, attrs...)
+	if suppressed > 0 {
+		attrs = append(attrs, "suppressed", suppressed)
+	}
+	h.log.Log(r.Context(), level, msg, attrs...)
+}
+
+// reject refuses a POST: the paced log line, the observer, the answer.
+func (h *webhook) reject(w http.ResponseWriter, r *http.Request, status int, answer, msg, reason string, attrs ...any) {
+	h.logRefusal(r, slog.LevelWarn, msg, reason, attrs...)
+	h.observe(Delivery{Outcome: DeliveryRejected, Reason: reason})
+	http.Error(w, answer, status)
 }
 
 // NewWebhook returns the handler for Meta's callback URL: GET answers the
@@ -241,9 +339,13 @@ func NewWebhook(st store.Store, cfg WebhookConfig) http.Handler {
 		maxBody: cfg.MaxBody,
 		log:     cfg.Logger,
 		now:     cfg.Now,
+		observe: cfg.OnDelivery,
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.observe == nil {
+		h.observe = func(Delivery) {}
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
@@ -278,8 +380,8 @@ func (h *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	given := sha256.Sum256([]byte(q.Get("hub.verify_token")))
 	tokenOK := subtle.ConstantTimeCompare(given[:], h.token[:]) == 1
 	if h.noToken || q.Get("hub.mode") != "subscribe" || !tokenOK {
-		h.log.Warn("webhook: verification refused", "mode", q.Get("hub.mode"), "token_ok", tokenOK && !h.noToken,
-			"remote", r.RemoteAddr)
+		h.logRefusal(r, slog.LevelWarn, "webhook: verification refused", ReasonVerificationRefused,
+			"mode", q.Get("hub.mode"), "token_ok", tokenOK && !h.noToken, "remote", r.RemoteAddr)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
@@ -298,48 +400,48 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	received := h.now()
 	start := time.Now() // for the duration logged, which a test's fixed clock would zero
 	if r.ContentLength > h.maxBody {
-		h.log.Warn("webhook: body too large", "content_length", r.ContentLength, "max", h.maxBody)
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		h.reject(w, r, http.StatusRequestEntityTooLarge, "request body too large", "webhook: body too large", ReasonBodyTooLarge,
+			"content_length", r.ContentLength, "max", h.maxBody, "remote", r.RemoteAddr)
 		return
 	}
 	if len(h.secret) == 0 {
-		h.log.Error("webhook: delivery refused: no app secret configured")
+		h.logRefusal(r, slog.LevelError, "webhook: delivery refused: no app secret configured", ReasonNoAppSecret)
+		h.observe(Delivery{Outcome: DeliveryRejected, Reason: ReasonNoAppSecret})
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
 	sig := r.Header.Get(cloudapi.SignatureHeader)
 	if sig == "" {
-		h.log.Warn("webhook: delivery refused", "err", ErrMissingSignature, "remote", r.RemoteAddr)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		h.reject(w, r, http.StatusUnauthorized, "unauthorized", "webhook: delivery refused", ReasonMissingSignature,
+			"err", ErrMissingSignature, "remote", r.RemoteAddr)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			h.log.Warn("webhook: body too large", "max", h.maxBody)
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			h.reject(w, r, http.StatusRequestEntityTooLarge, "request body too large", "webhook: body too large", ReasonBodyTooLarge,
+				"max", h.maxBody, "remote", r.RemoteAddr)
 			return
 		}
-		h.log.Warn("webhook: reading body", "err", err)
-		http.Error(w, "bad request", http.StatusBadRequest)
+		h.reject(w, r, http.StatusBadRequest, "bad request", "webhook: reading body", ReasonUnreadableBody, "err", err, "remote", r.RemoteAddr)
 		return
 	}
 	if err := VerifySignature(string(h.secret), body, sig); err != nil {
-		h.log.Warn("webhook: delivery refused", "err", err, "bytes", len(body), "remote", r.RemoteAddr)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		h.reject(w, r, http.StatusUnauthorized, "unauthorized", "webhook: delivery refused", ReasonBadSignature,
+			"err", err, "bytes", len(body), "remote", r.RemoteAddr)
 		return
 	}
 
 	batch, rep, err := parse(body, received)
 	if errors.Is(err, ErrUnknownObject) {
 		// Signed by Meta but not for us: 200, or Meta would retry it for days.
-		h.log.Warn("webhook: ignored delivery", "err", err)
+		h.log.Warn("webhook: ignored delivery", "reason", ReasonUnknownObject, "err", err)
+		h.observe(Delivery{Outcome: DeliveryIgnored, Reason: ReasonUnknownObject})
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if err != nil {
-		h.log.Warn("webhook: invalid payload", "bytes", len(body), "err", err)
-		http.Error(w, "invalid payload", http.StatusBadRequest)
+		h.reject(w, r, http.StatusBadRequest, "invalid payload", "webhook: invalid payload", ReasonInvalidPayload, "bytes", len(body), "err", err)
 		return
 	}
 	for _, e := range rep.systemErrors {
@@ -355,11 +457,20 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	newStatuses, newInbound, err := h.st.Save(r.Context(), batch)
 	if err != nil {
 		// Not acknowledged: Meta redelivers later and Save deduplicates.
-		h.log.Error("webhook: storing failed; Meta will retry", "statuses", len(batch.Statuses),
+		h.log.Error("webhook: storing failed; Meta will retry", "reason", ReasonStoreFailed, "statuses", len(batch.Statuses),
 			"inbound", len(batch.Inbound), "err", err)
+		h.observe(Delivery{Outcome: DeliveryFailed, Reason: ReasonStoreFailed})
 		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
 		return
 	}
+	d := Delivery{Outcome: DeliveryAccepted, Statuses: len(batch.Statuses), NewStatuses: newStatuses, NewInbound: newInbound}
+	for _, m := range batch.Inbound {
+		d.InboundTypes = append(d.InboundTypes, m.Type)
+	}
+	if events := len(batch.Statuses) + len(batch.Inbound); events > 0 && newStatuses+newInbound == 0 {
+		d.Outcome = DeliveryDuplicate
+	}
+	h.observe(d)
 	h.log.Debug("webhook: stored", "statuses", len(batch.Statuses), "new_statuses", newStatuses,
 		"inbound", len(batch.Inbound), "new_inbound", newInbound, "phone_number_ids", rep.phoneIDs,
 		"duration", time.Since(start))

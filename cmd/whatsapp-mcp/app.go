@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,10 +13,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
 	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/metrics"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/version"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
@@ -43,15 +47,26 @@ type app struct {
 	sb    *sandbox.Sandbox
 	sbURL string // the emulator's own listener, e.g. http://127.0.0.1:41234
 
+	// metrics are collected in http mode only, where /metrics serves them.
+	metrics *metrics.Metrics
+
 	// bgCtx lives until close: listeners of the emulator and the webhook.
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	cleanup  []func()
+
+	// ready are the checks of /readyz.
+	ready []server.ReadyCheck
 }
 
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+// newLogger writes cfg's level and format (text or json) to w, stderr.
+func newLogger(w io.Writer, cfg *config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // errNoToken explains the two ways to start.
@@ -64,8 +79,11 @@ var errNoToken = usagef(`WHATSAPP_ACCESS_TOKEN is not set.
 // setup builds everything a serving or calling command needs. Call close
 // when done, whatever the error.
 func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, error) {
-	a := &app{cfg: cfg, log: newLogger(stderr, cfg.LogLevel)}
+	a := &app{cfg: cfg, log: newLogger(stderr, cfg)}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	if m == modeHTTP {
+		a.metrics = metrics.New()
+	}
 
 	if cfg.Sandbox {
 		if err := a.startSandbox(); err != nil {
@@ -87,12 +105,16 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 			a.cleanup = append(a.cleanup, func() { os.RemoveAll(dir) })
 			loc = filepath.Join(dir, "events.db")
 		}
-		st, err := store.Open(ctx, loc)
+		st, err := store.Open(ctx, loc, store.WithMaxConns(cfg.StoreMaxConns))
 		if err != nil {
 			return a, fmt.Errorf("opening the event store %s: %w", describeStore(loc), err)
 		}
 		a.st = st
+		if a.metrics != nil {
+			a.st = a.metrics.Store(st)
+		}
 		a.log.Info("event store open", "store", describeStore(loc))
+		a.ready = append(a.ready, a.storeReady(describeStore(loc)))
 	}
 
 	opts := []graph.Option{
@@ -107,12 +129,25 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		}
 		opts = append(opts, graph.WithAppSecretProof(cfg.AppSecret))
 	}
+	if a.metrics != nil {
+		opts = append(opts, graph.WithObserver(a.metrics.GraphAttempt))
+	}
 	gc, err := graph.NewClient(cfg.AccessToken, opts...)
 	if err != nil {
 		return a, usagef("%v (check --graph-url / WHATSAPP_GRAPH_URL and --api-version / WHATSAPP_API_VERSION)", err)
 	}
 
-	deps := &actions.Deps{Graph: gc, WABAID: cfg.WABAID, MediaDir: cfg.MediaDir}
+	a.ready = append(a.ready, server.ReadyCheck{Name: "graph", Check: func(context.Context) error {
+		// Configured is all that can be known without spending Meta's
+		// rate limit on every probe.
+		if gc.BaseURL() == "" || cfg.AccessToken == "" {
+			return errors.New("the Graph API client is not configured")
+		}
+		return nil
+	}})
+
+	deps := &actions.Deps{Graph: gc, WABAID: cfg.WABAID, MediaDir: cfg.MediaDir, ReadOnly: cfg.ReadOnly,
+		Phones: tools.PhonePolicy{Region: cfg.DefaultRegion, ConvertNational: cfg.NationalNumbers}}
 	if a.st != nil {
 		// Only a non-nil store: a nil store.Store in the interface would
 		// look configured and panic on the first send.
@@ -131,19 +166,50 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 }
 
 func (a *app) serverOptions() server.Options {
-	return server.Options{
-		About:        catalog.About,
-		Version:      version.Short(),
-		TokenSource:  "WHATSAPP_MCP_TOKEN",
-		Toolsets:     a.cfg.Toolsets,
-		Tools:        a.cfg.Tools,
-		ExcludeTools: a.cfg.ExcludeTools,
-		ReadOnly:     a.cfg.ReadOnly,
-		CallTimeout:  a.cfg.CallTimeout,
-		HTTPToken:    a.cfg.MCPToken,
-		Stateless:    a.cfg.Stateless,
-		Logger:       a.log,
+	var onCall func(string, tools.Result, time.Duration)
+	if a.metrics != nil {
+		onCall = a.metrics.ToolCall
 	}
+	return server.Options{
+		OnCall:        onCall,
+		About:         catalog.About,
+		Version:       version.Short(),
+		TokenSource:   "WHATSAPP_MCP_TOKEN",
+		Toolsets:      a.cfg.Toolsets,
+		Tools:         a.cfg.Tools,
+		ExcludeTools:  a.cfg.ExcludeTools,
+		ReadOnly:      a.cfg.ReadOnly,
+		Dynamic:       a.cfg.DynamicToolsets,
+		CallTimeout:   a.cfg.CallTimeout,
+		MaxBodyMemory: a.cfg.MaxBodyMemory,
+		HTTPToken:     a.cfg.MCPToken,
+		Stateless:     a.cfg.Stateless,
+		Logger:        a.log,
+
+		AllowedOrigins:  a.cfg.AllowedOrigins,
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Ready:           a.ready,
+	}
+}
+
+// storeReady is the store's readiness check: it must take a write now.
+// /readyz shows its answer to anyone, so the cause (which may name the
+// database's host and user) goes to the log, once per outage.
+func (a *app) storeReady(where string) server.ReadyCheck {
+	st := a.st
+	var failing atomic.Bool
+	return server.ReadyCheck{Name: "store", Check: func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			if !failing.Swap(true) {
+				a.log.Warn("not ready: the event store does not take writes", "store", where, "error", err)
+			}
+			return errors.New("the event store is unreachable or does not take writes (the server's log has the cause)")
+		}
+		if failing.Swap(false) {
+			a.log.Info("ready again: the event store takes writes", "store", where)
+		}
+		return nil
+	}}
 }
 
 // withOverrides applies the operator's title/description overrides (file,
@@ -175,7 +241,7 @@ func withOverrides(cat []tools.Tool, cfg *config) ([]tools.Tool, error) {
 // startSandbox runs the emulator on its own loopback listener and points
 // the configuration at it, with its fixed public test credentials.
 func (a *app) startSandbox() error {
-	a.sb = sandbox.New(sandbox.Config{Logger: a.log.With("component", "sandbox")})
+	a.sb = sandbox.New(sandbox.Config{Logger: a.log.With("component", "sandbox"), Faults: sandbox.Faults{Latency: a.cfg.SandboxLatency}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
@@ -188,6 +254,9 @@ func (a *app) startSandbox() error {
 	}
 	if a.cfg.AccessToken != "" {
 		a.log.Info("sandbox mode: WHATSAPP_ACCESS_TOKEN is not used")
+	}
+	if a.cfg.SandboxLatency > 0 {
+		a.log.Info("sandbox: every Graph answer is delayed", "latency", a.cfg.SandboxLatency)
 	}
 	a.cfg.GraphURL = a.sbURL
 	a.cfg.AccessToken = sandbox.DefaultToken
@@ -208,11 +277,22 @@ func (a *app) goServe(ln net.Listener, h http.Handler) {
 
 // webhook is Meta's callback endpoint, storing into the event store.
 func (a *app) webhook() http.Handler {
-	return triggers.NewWebhook(a.st, triggers.WebhookConfig{
+	cfg := triggers.WebhookConfig{
 		AppSecret:   a.cfg.AppSecret,
 		VerifyToken: a.cfg.VerifyToken,
 		Logger:      a.log.With("component", "webhook"),
-	})
+	}
+	if a.metrics != nil {
+		cfg.OnDelivery = a.metrics.WebhookDelivery
+	}
+	return triggers.NewWebhook(a.st, cfg)
+}
+
+// metricsRoute serves Prometheus metrics at /metrics, behind the same bearer
+// token as /mcp (label values carry no secret or customer data, but they
+// tell what the server is used for).
+func (a *app) metricsRoute() server.Route {
+	return server.Route{Pattern: "GET /metrics", Handler: a.metrics.Handler(), Auth: true}
 }
 
 // sandboxRoutes expose the emulator's own routes (/sandbox, /sandbox/inbound,
@@ -284,4 +364,33 @@ func isLoopback(addr net.Addr) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// addrIsLoopback reports whether listening on addr (host:port, as --addr
+// takes it) serves loopback only: a loopback IP, "localhost", or a name
+// all of whose addresses are loopback. No host (":8080") is every
+// interface.
+func addrIsLoopback(ctx context.Context, addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IP.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/server"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
+	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
 // config is everything the commands read from flags and the environment.
@@ -27,6 +32,7 @@ type config struct {
 	APIVersion     string
 	MediaDir       string
 	Store          string
+	StoreMaxConns  int // the event store's database connections, at most
 	Toolsets       []string
 	Tools          []string
 	ExcludeTools   []string
@@ -35,13 +41,30 @@ type config struct {
 	WebhookAddr    string
 	Stateless      bool
 	CallTimeout    time.Duration
+	MaxBodyMemory  int64 // bytes
 	AppSecretProof bool
 	LogLevel       slog.Level
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// InsecureNoAuth allows a listener beyond loopback without MCPToken.
+	InsecureNoAuth  bool
+	AllowedOrigins  []string
+	ShutdownTimeout time.Duration
+	// SandboxLatency delays every Graph answer of the sandbox.
+	SandboxLatency time.Duration
 	Sandbox        bool
 	SandboxURL     string
 	// ToolDescriptions is a JSON file of title/description overrides.
 	ToolDescriptions   string
 	ExportDescriptions bool
+	// DefaultRegion and NationalNumbers are how to_number reads a national
+	// number (tools.PhonePolicy).
+	DefaultRegion   string
+	NationalNumbers bool
+
+	// DynamicToolsets starts MCP sessions with the discovery tools only
+	// (server.Options.Dynamic).
+	DynamicToolsets bool
 
 	// getenv is the environment parse read, for per-tool overrides whose
 	// variable names depend on the catalog.
@@ -117,7 +140,7 @@ var settings = []setting{
 		usage: "the verify token typed in Meta's App Dashboard for the webhook handshake",
 		apply: str(func(c *config) *string { return &c.VerifyToken })},
 	{env: "WHATSAPP_MCP_TOKEN", secret: true, cmds: forHTTP,
-		usage: "when set, /mcp and the REST face /v1/ require 'Authorization: Bearer <token>'",
+		usage: "when set, /mcp and the REST face /v1/ require 'Authorization: Bearer <token>'; several comma-separated tokens are all accepted, to rotate one; required to listen beyond loopback (or --insecure-no-auth)",
 		apply: str(func(c *config) *string { return &c.MCPToken })},
 
 	{flag: "waba-id", env: "WHATSAPP_WABA_ID", cmds: forAPI,
@@ -126,16 +149,39 @@ var settings = []setting{
 	{flag: "graph-url", env: "WHATSAPP_GRAPH_URL", def: "https://graph.facebook.com", cmds: forAPI,
 		usage: "Graph API base URL",
 		apply: str(func(c *config) *string { return &c.GraphURL })},
-	{flag: "api-version", env: "WHATSAPP_API_VERSION", def: "v25.0", cmds: forAPI,
+	{flag: "api-version", env: "WHATSAPP_API_VERSION", def: "v26.0", cmds: forAPI,
 		usage: "Graph API version",
 		apply: str(func(c *config) *string { return &c.APIVersion })},
 	{flag: "media-dir", env: "WHATSAPP_MEDIA_DIR", cmds: forAPI,
 		usage: "the only directory media uploads may read and downloads may write (empty disables both)",
 		apply: str(func(c *config) *string { return &c.MediaDir })},
+	{flag: "default-region", env: "WHATSAPP_DEFAULT_REGION", def: tools.DefaultPhoneRegion, cmds: forAPI,
+		usage: "the region (ISO 3166 code: US, GB, IN …) whose national numbers, written without a country code, to_number recognises: refused with the +<country code> form they probably meant, or converted with --national-numbers",
+		apply: func(c *config, v string) error {
+			r := strings.ToUpper(strings.TrimSpace(v))
+			if !tools.PhoneRegion(r) {
+				return fmt.Errorf("%q is not a region code such as US, GB or IN", v)
+			}
+			c.DefaultRegion = r
+			return nil
+		}},
+	{flag: "national-numbers", env: "WHATSAPP_NATIONAL_NUMBERS", isBool: true, cmds: forAPI,
+		usage: "convert a to_number that is a national number of --default-region to its +<country code> form and send it, with a warning, instead of refusing it",
+		apply: boolean(func(c *config) *bool { return &c.NationalNumbers })},
 	{flag: "store", env: "WHATSAPP_STORE", cmds: forAPI, defDoc: "SQLite under the user data dir ($XDG_DATA_HOME/whatsapp-mcp/); a temporary one with --sandbox",
 		usage:   "event store: file:/path/events.db (SQLite) or postgres://… (shared by replicas)",
 		apply:   str(func(c *config) *string { return &c.Store }),
 		present: func(c *config) { c.storeSet = true }},
+	{flag: "store-max-conns", env: "WHATSAPP_STORE_MAX_CONNS", def: strconv.Itoa(store.DefaultMaxConns), cmds: forAPI,
+		usage: "most database connections the event store opens: on PostgreSQL each replica's whole pool (webhook deliveries arriving together are written in one transaction, on one connection; reads share the rest), on SQLite the readers",
+		apply: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 || n > 10_000 {
+				return fmt.Errorf("%q is not a positive number of connections (e.g. 8)", v)
+			}
+			c.StoreMaxConns = n
+			return nil
+		}},
 	{flag: "toolsets", env: "WHATSAPP_TOOLSETS", cmds: forAll, defDoc: "all",
 		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status",
 		apply: list(func(c *config) *[]string { return &c.Toolsets })},
@@ -148,6 +194,9 @@ var settings = []setting{
 	{flag: "read-only", env: "WHATSAPP_READ_ONLY", isBool: true, cmds: forAll,
 		usage: "serve only read-only tools (wins over every other filter)",
 		apply: boolean(func(c *config) *bool { return &c.ReadOnly })},
+	{flag: "dynamic-toolsets", env: "WHATSAPP_DYNAMIC_TOOLSETS", isBool: true, cmds: forServe,
+		usage: "start each MCP session with only WHATSAPP_LIST_TOOLSETS and WHATSAPP_ENABLE_TOOLSET (plus what --toolsets and --tools name); the model enables the toolsets it needs, so tools/list stays short. --read-only and --exclude-tools still apply; not with --stateless",
+		apply: boolean(func(c *config) *bool { return &c.DynamicToolsets })},
 	{flag: "addr", env: "WHATSAPP_HTTP_ADDR", def: "127.0.0.1:8080", cmds: forHTTP,
 		usage: "listen address for /mcp, the REST face /v1/, /healthz and /webhook",
 		apply: str(func(c *config) *string { return &c.Addr })},
@@ -167,6 +216,16 @@ var settings = []setting{
 			c.CallTimeout = d
 			return nil
 		}},
+	{flag: "max-body-memory", env: "WHATSAPP_MAX_BODY_MEMORY", def: strconv.FormatInt(server.DefaultMaxBodyMemory>>20, 10), cmds: forHTTP,
+		usage: "MiB of large request bodies (uploads, over 1 MiB each) held in memory at once; others wait up to --call-timeout, then get 503",
+		apply: func(c *config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 || n > 1<<20 {
+				return fmt.Errorf("%q is not a positive number of MiB (e.g. 300)", v)
+			}
+			c.MaxBodyMemory = n << 20
+			return nil
+		}},
 	{flag: "appsecret-proof", env: "WHATSAPP_APPSECRET_PROOF", isBool: true, cmds: forAPI,
 		usage: "sign Graph calls with appsecret_proof (for apps with 'Require App Secret'; needs WHATSAPP_APP_SECRET)",
 		apply: boolean(func(c *config) *bool { return &c.AppSecretProof })},
@@ -176,6 +235,52 @@ var settings = []setting{
 			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 				return fmt.Errorf("%q is not a log level (debug, info, warn, error)", v)
 			}
+			return nil
+		}},
+	{flag: "log-format", env: "WHATSAPP_LOG_FORMAT", def: "text", cmds: forAll | forInbound,
+		usage: "text (key=value) or json (one JSON object per line, for log collectors)",
+		apply: func(c *config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("%q is not a log format (text or json)", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{flag: "insecure-no-auth", env: "WHATSAPP_INSECURE_NO_AUTH", isBool: true, cmds: forHTTP,
+		usage: "listen beyond loopback without WHATSAPP_MCP_TOKEN: anyone who reaches the port can send messages as the business (only behind a proxy that authenticates)",
+		apply: boolean(func(c *config) *bool { return &c.InsecureNoAuth })},
+	{flag: "allowed-origins", env: "WHATSAPP_ALLOWED_ORIGINS", cmds: forHTTP,
+		usage: "comma-separated web origins (e.g. https://app.example) whose pages may call /mcp and /v1/; other web pages are refused (403), except pages served on loopback",
+		apply: func(c *config, v string) error {
+			c.AllowedOrigins = splitList(v)
+			for _, o := range c.AllowedOrigins {
+				if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" {
+					return fmt.Errorf("%q is not a web origin (scheme://host[:port], e.g. https://app.example)", o)
+				}
+			}
+			return nil
+		}},
+	{flag: "shutdown-timeout", env: "WHATSAPP_SHUTDOWN_TIMEOUT", def: "10s", cmds: forAPI,
+		usage: "on SIGTERM or SIGINT, how long tool calls and webhook deliveries in flight may take to finish before the process exits",
+		apply: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration (e.g. 10s)", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+	{flag: "sandbox-latency", env: "WHATSAPP_SANDBOX_LATENCY", cmds: forAPI, defDoc: "none",
+		usage: "with --sandbox, delay every answer of the emulator by this long (to try timeouts and shutdown)",
+		apply: func(c *config, v string) error {
+			if v == "" {
+				return nil
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q is not a duration (e.g. 2s)", v)
+			}
+			c.SandboxLatency = d
 			return nil
 		}},
 	{flag: "tool-descriptions", env: "WHATSAPP_TOOL_DESCRIPTIONS", cmds: forAll,
@@ -234,13 +339,17 @@ func parse(cmd command, args []string, getenv func(string) (string, bool), helpO
 	if cmd.extra != nil {
 		cmd.extra(fs, c)
 	}
-	// Asked-for help goes to stdout, so it can be paged.
-	fs.Usage = func() { printUsage(helpOut, cmd, fs) }
+	// The flag package prints the usage on any parse error too; a bad flag
+	// must not pour it into stdout, which stdio mode keeps for the protocol.
+	// The error (on stderr) points at --help instead. Asked-for help goes
+	// to helpOut (stdout), so it can be paged.
+	fs.Usage = func() {}
 
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				printUsage(helpOut, cmd, fs)
 				return nil, nil, errHelp
 			}
 			return nil, nil, usagef("%s: %v (see whatsapp-mcp %s --help)", cmd.name, err, cmd.name)

@@ -16,11 +16,12 @@ func envOf(m map[string]string) env {
 
 func TestParseConfig(t *testing.T) {
 	defaults := config{
-		GraphURL: "https://graph.facebook.com", APIVersion: "v25.0", Addr: "127.0.0.1:8080",
-		CallTimeout: 60 * time.Second, LogLevel: slog.LevelInfo,
+		GraphURL: "https://graph.facebook.com", APIVersion: "v26.0", Addr: "127.0.0.1:8080",
+		CallTimeout: 60 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		DefaultRegion: "US", MaxBodyMemory: 300 << 20, StoreMaxConns: 8,
 	}
 	with := func(f func(c *config)) config { c := defaults; f(&c); return c }
-	noAddr := with(func(c *config) { c.Addr = "" })
+	noAddr := with(func(c *config) { c.Addr, c.MaxBodyMemory = "", 0 }) // HTTP settings
 	withNoAddr := func(f func(c *config)) config { c := noAddr; f(&c); return c }
 	cases := []struct {
 		name    string
@@ -54,6 +55,17 @@ func TestParseConfig(t *testing.T) {
 			want: with(func(c *config) {
 				c.WABAID, c.Addr, c.Toolsets, c.Sandbox = "7", "127.0.0.1:0", []string{"account"}, true
 			})},
+		{name: "dynamic toolsets", cmd: httpCmd, env: map[string]string{"WHATSAPP_DYNAMIC_TOOLSETS": "true"},
+			want: with(func(c *config) { c.DynamicToolsets = true })},
+		{name: "dynamic toolsets by flag", cmd: stdioCmd, args: []string{"--dynamic-toolsets"},
+			want: withNoAddr(func(c *config) { c.DynamicToolsets = true })},
+		{name: "dynamic toolsets serve only", cmd: callCmd, args: []string{"--dynamic-toolsets"}, wantErr: "flag provided but not defined: -dynamic-toolsets"},
+		{name: "max body memory", cmd: httpCmd, env: map[string]string{"WHATSAPP_MAX_BODY_MEMORY": "150"},
+			want: with(func(c *config) { c.MaxBodyMemory = 150 << 20 })},
+		{name: "max body memory not a number", cmd: httpCmd, args: []string{"--max-body-memory", "1GB"}, wantErr: "max-body-memory"},
+		{name: "store max conns", cmd: httpCmd, env: map[string]string{"WHATSAPP_STORE_MAX_CONNS": "32"},
+			want: with(func(c *config) { c.StoreMaxConns = 32 })},
+		{name: "store max conns not positive", cmd: httpCmd, args: []string{"--store-max-conns", "0"}, wantErr: "store-max-conns"},
 		{name: "empty env is unset", cmd: httpCmd, env: map[string]string{"WHATSAPP_GRAPH_URL": "", "WHATSAPP_READ_ONLY": ""}, want: defaults},
 		{name: "store flag marks the store as asked for", cmd: stdioCmd, args: []string{"--store", "file:/tmp/x.db"},
 			want: withNoAddr(func(c *config) { c.Store, c.storeSet = "file:/tmp/x.db", true })},
@@ -71,8 +83,24 @@ func TestParseConfig(t *testing.T) {
 		{name: "all errors at once", cmd: httpCmd, env: map[string]string{"WHATSAPP_READ_ONLY": "x", "WHATSAPP_CALL_TIMEOUT": "-1s"}, wantErr: "WHATSAPP_CALL_TIMEOUT"},
 		{name: "tools command has only filters", cmd: toolsCmd, args: []string{"--waba-id", "1"}, wantErr: "flag provided but not defined: -waba-id"},
 		{name: "tools ignores the token", cmd: toolsCmd, env: map[string]string{"WHATSAPP_ACCESS_TOKEN": "t"}, want: with(func(c *config) {
-			c.GraphURL, c.APIVersion, c.Addr, c.CallTimeout = "", "", "", 0
+			c.GraphURL, c.APIVersion, c.Addr, c.CallTimeout, c.ShutdownTimeout = "", "", "", 0, 0
+			c.DefaultRegion, c.MaxBodyMemory, c.StoreMaxConns = "", 0, 0
 		})},
+		{name: "phone numbers", cmd: callCmd, env: map[string]string{"WHATSAPP_DEFAULT_REGION": " gb", "WHATSAPP_NATIONAL_NUMBERS": "true"},
+			want: withNoAddr(func(c *config) { c.DefaultRegion, c.NationalNumbers = "GB", true })},
+		{name: "phone numbers by flag", cmd: stdioCmd, args: []string{"--default-region", "IN", "--national-numbers"},
+			want: withNoAddr(func(c *config) { c.DefaultRegion, c.NationalNumbers = "IN", true })},
+		{name: "unknown region", cmd: httpCmd, env: map[string]string{"WHATSAPP_DEFAULT_REGION": "UK"}, wantErr: `WHATSAPP_DEFAULT_REGION: "UK" is not a region code such as US, GB or IN`},
+		{name: "operations", cmd: httpCmd, env: map[string]string{
+			"WHATSAPP_LOG_FORMAT": "json", "WHATSAPP_INSECURE_NO_AUTH": "true", "WHATSAPP_SANDBOX_LATENCY": "250ms",
+			"WHATSAPP_ALLOWED_ORIGINS": "https://app.example, http://localhost:3000/",
+		}, args: []string{"--shutdown-timeout", "30s"}, want: with(func(c *config) {
+			c.LogFormat, c.InsecureNoAuth, c.SandboxLatency, c.ShutdownTimeout = "json", true, 250*time.Millisecond, 30*time.Second
+			c.AllowedOrigins = []string{"https://app.example", "http://localhost:3000/"}
+		})},
+		{name: "bad origin", cmd: httpCmd, args: []string{"--allowed-origins", "app.example"}, wantErr: `--allowed-origins: "app.example" is not a web origin`},
+		{name: "bad log format", cmd: stdioCmd, args: []string{"--log-format", "xml"}, wantErr: `--log-format: "xml" is not a log format`},
+		{name: "bad shutdown timeout", cmd: httpCmd, env: map[string]string{"WHATSAPP_SHUTDOWN_TIMEOUT": "0s"}, wantErr: "WHATSAPP_SHUTDOWN_TIMEOUT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

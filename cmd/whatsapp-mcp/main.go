@@ -32,8 +32,11 @@ const (
 )
 
 func main() {
+	// The first SIGTERM or Ctrl-C is a graceful shutdown (calls in flight
+	// finish, for up to --shutdown-timeout); a second one stops at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -24,7 +24,10 @@ const (
 type fakeGraph struct {
 	*httptest.Server
 	requests atomic.Int64
+	last     atomic.Value // the last request's path
 }
+
+func (f *fakeGraph) lastPath() string { p, _ := f.last.Load().(string); return p }
 
 func newFakeGraph(t *testing.T) *fakeGraph {
 	t.Helper()
@@ -36,7 +39,7 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
 			"message": msg, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}})
 	}
-	mux.HandleFunc("GET /v25.0/"+testWABA+"/phone_numbers", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /{version}/"+testWABA+"/phone_numbers", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io := `{"data":[{"id":"` + testPhone + `","display_phone_number":"+1 555-078-3881","verified_name":"Test Shop","quality_rating":"GREEN"}],"paging":{"cursors":{"before":"b","after":"a"}}}`
 		w.Write([]byte(io))
@@ -46,6 +49,7 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 	})
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
+		f.last.Store(r.URL.Path)
 		if r.Header.Get("Authorization") != "Bearer "+testToken {
 			graphErr(w, 401, 190, "Invalid OAuth access token - Cannot parse access token")
 			return

@@ -63,7 +63,7 @@ func runTools(_ context.Context, args []string, getenv env, s stdio) error {
 	srv, err := server.New(cat, server.Options{
 		About:    catalog.About,
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, ExcludeTools: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
-		Logger: newLogger(s.err, cfg.LogLevel),
+		Logger: newLogger(s.err, cfg),
 	})
 	if err != nil {
 		return usagef("tools: %s", strings.TrimPrefix(err.Error(), "server: "))
@@ -102,7 +102,11 @@ func runCall(ctx context.Context, args []string, getenv env, s stdio) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.srv.Call(ctx, name, input)
+	// SIGTERM or Ctrl-C lets the call finish, for a while: cancelling a
+	// send in flight would leave its outcome unknown.
+	cctx, cancel := afterGrace(ctx, cfg.ShutdownTimeout)
+	defer cancel()
+	res, err := a.srv.Call(cctx, name, input)
 	if err != nil {
 		return usagef("call: %v", err)
 	}
@@ -118,6 +122,17 @@ func runCall(ctx context.Context, args []string, getenv env, s stdio) error {
 		return errToolFailed
 	}
 	return nil
+}
+
+// afterGrace returns a context that ends grace after ctx does (or when
+// cancel is called).
+func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(c, func() { t.Stop() })
+	})
+	return c, func() { stop(); cancel() }
 }
 
 func writeIndented(w io.Writer, v any) error {
@@ -195,7 +210,7 @@ func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
 		}
 		return fmt.Errorf("the sandbox answered %s", resp.Status)
 	}
-	newLogger(s.err, cfg.LogLevel).Debug("inbound accepted", "url", u)
+	newLogger(s.err, cfg).Debug("inbound accepted", "url", u)
 	var out bytes.Buffer
 	if json.Indent(&out, rb, "", "  ") != nil {
 		out.Reset()

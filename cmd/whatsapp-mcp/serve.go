@@ -33,8 +33,13 @@ var httpCmd = command{
 authenticated), /webhook (Meta's callback: GET handshake with WHATSAPP_VERIFY_TOKEN,
 POST checked against WHATSAPP_APP_SECRET) and a REST face for automation platforms
 under /v1/ (GET /v1/actions, POST /v1/actions/{name}/execute, /v1/openapi.json).
-Set WHATSAPP_MCP_TOKEN to require 'Authorization: Bearer <token>' on /mcp and /v1/;
-do so before listening beyond loopback.
+Set WHATSAPP_MCP_TOKEN to require 'Authorization: Bearer <token>' on /mcp, /v1/ and
+/metrics (Prometheus metrics); it is required to listen beyond loopback (or
+--insecure-no-auth, behind a proxy that authenticates). Requests a web page could
+make (a foreign Host or Origin, a body that is not application/json) are refused.
+/readyz (readiness, never authenticated) is 200 when the event store takes writes,
+503 naming what is wrong otherwise. SIGTERM lets the calls in flight finish
+(--shutdown-timeout).
 
 With --sandbox the built-in Cloud API emulator runs in the process, wired to this
 server's /webhook, and its routes are also served under /sandbox/ here.`,
@@ -83,7 +88,7 @@ func runStdio(ctx context.Context, args []string, getenv env, s stdio) error {
 		a.log.Info("webhook listening", "url", hookURL+"/webhook")
 	}
 	if a.sb != nil {
-		printSandboxBanner(s.err, "stdio (this process's stdin/stdout)", a.sbURL, hookURL, cfg.APIVersion)
+		a.sandboxBanner(s.err, "stdio (this process's stdin/stdout)", hookURL)
 	}
 	a.log.Info("serving MCP over stdio", "tools", len(a.srv.Tools()), "version", version.Short())
 	return a.srv.ServeStdio(ctx, s.in, s.out)
@@ -97,6 +102,10 @@ func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
 	if len(pos) > 0 {
 		return usagef("http: unexpected argument %q (see whatsapp-mcp http --help)", pos[0])
 	}
+	// Before anything starts: a refused configuration never listens.
+	if err := checkExposure(ctx, cfg); err != nil {
+		return err
+	}
 	a, err := setup(ctx, cfg, modeHTTP, s.err)
 	defer a.close()
 	if err != nil {
@@ -107,17 +116,23 @@ func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
 		return fmt.Errorf("cannot listen on %s: %w (check --addr / WHATSAPP_HTTP_ADDR)", cfg.Addr, err)
 	}
 	base := httpURL(ln.Addr())
-	if !isLoopback(ln.Addr()) && cfg.MCPToken == "" {
-		a.log.Warn("listening beyond loopback without WHATSAPP_MCP_TOKEN: anyone who can reach this port can send WhatsApp messages as this business", "addr", ln.Addr().String())
+	if !isLoopback(ln.Addr()) && len(server.HTTPTokens(cfg.MCPToken)) == 0 {
+		if !cfg.InsecureNoAuth {
+			// The name passed checkExposure but resolved elsewhere.
+			ln.Close()
+			return exposureError(ln.Addr().String())
+		}
+		a.log.Warn("listening beyond loopback without WHATSAPP_MCP_TOKEN (--insecure-no-auth): anyone who can reach this port can send WhatsApp messages as this business", "addr", ln.Addr().String())
 	}
 	routes := append([]server.Route{
 		{Pattern: "/webhook", Handler: a.webhook()},
 		// The REST face checks the same bearer token itself.
 		a.srv.RESTRoute(server.RESTOptions{}),
+		a.metricsRoute(),
 	}, a.sandboxRoutes()...)
 	if a.sb != nil {
 		a.sb.SetWebhookURL(base + "/webhook")
-		printSandboxBanner(s.err, base+"/mcp", a.sbURL, base, cfg.APIVersion)
+		a.sandboxBanner(s.err, base+"/mcp", base)
 	}
 	a.log.Info("serving MCP over streamable HTTP", "url", base+"/mcp", "webhook", base+"/webhook", "rest", base+server.RESTPrefix,
 		"tools", len(a.srv.Tools()), "auth", cfg.MCPToken != "", "version", version.Short())
@@ -126,6 +141,39 @@ func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// checkExposure refuses an HTTP listener beyond loopback that anyone who
+// reaches it could use: one without WHATSAPP_MCP_TOKEN, unless the
+// operator says --insecure-no-auth (a proxy in front authenticates). The
+// stdio mode's --webhook-addr needs neither: it serves only /webhook,
+// which has its own authentication (Meta's signature, checked against
+// WHATSAPP_APP_SECRET; without the secret every delivery is refused).
+func checkExposure(ctx context.Context, cfg *config) error {
+	if cfg.InsecureNoAuth || len(server.HTTPTokens(cfg.MCPToken)) > 0 || addrIsLoopback(ctx, cfg.Addr) {
+		return nil
+	}
+	return exposureError(cfg.Addr)
+}
+
+func exposureError(addr string) error {
+	return usagef(`http: refusing to listen on %s without authentication: it is not a loopback address,
+  and anyone who can reach it could send WhatsApp messages as this business. Either
+  - set WHATSAPP_MCP_TOKEN in the environment (clients then send 'Authorization: Bearer <token>'),
+  - or listen on loopback only (--addr 127.0.0.1:8080),
+  - or, if a proxy in front authenticates every request, pass --insecure-no-auth (WHATSAPP_INSECURE_NO_AUTH=true).`, addr)
+}
+
+// sandboxBanner prints the banner, or logs it as one record with
+// --log-format json, whose stderr must stay one JSON object per line.
+func (a *app) sandboxBanner(w io.Writer, mcpURL, inboundBase string) {
+	if a.cfg.LogFormat == "json" {
+		a.log.Info("sandbox: an emulated WhatsApp Cloud API runs inside this process; nothing leaves this machine",
+			"mcp", mcpURL, "graph", a.sbURL+"/"+a.cfg.APIVersion, "waba_id", sandbox.WABAID,
+			"phone_number_ids", []string{sandbox.PhoneNumberID, sandbox.PhoneNumberID2}, "inbound_url", inboundBase)
+		return
+	}
+	printSandboxBanner(w, mcpURL, a.sbURL, inboundBase, a.cfg.APIVersion)
 }
 
 // printSandboxBanner tells a newcomer what is running and what to do next.

@@ -38,6 +38,12 @@ var LanguageCodes = func() map[string]bool {
 	return m
 }()
 
+// LanguageCodePattern is the shape of every code of LanguageCodeList: a
+// two- or three-letter language, then an optional '_' and upper-case
+// region. Schemas say it instead of the 111 codes (each would cost about
+// 900 bytes of every tools/list); IsLanguageCode is the judge.
+const LanguageCodePattern = `^[a-z]{2,3}(_[A-Z]{2})?$`
+
 // IsLanguageCode reports whether code is one of Meta's template language
 // codes (exactly: "en_US", not "en-US" or "en_us").
 func IsLanguageCode(code string) bool { return LanguageCodes[code] }

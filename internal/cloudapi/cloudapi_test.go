@@ -1,6 +1,7 @@
 package cloudapi_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,6 +23,17 @@ func TestLanguageCodes(t *testing.T) {
 	for _, c := range []string{"en-US", "EN_US", "en_us", "", "xx"} {
 		if cloudapi.IsLanguageCode(c) {
 			t.Errorf("%q accepted", c)
+		}
+	}
+	shape := regexp.MustCompile(cloudapi.LanguageCodePattern)
+	for c := range cloudapi.LanguageCodes {
+		if !shape.MatchString(c) {
+			t.Errorf("%s does not match LanguageCodePattern %s", c, cloudapi.LanguageCodePattern)
+		}
+	}
+	for _, c := range []string{"en-US", "EN_US", "en_us", "", "english"} {
+		if shape.MatchString(c) {
+			t.Errorf("LanguageCodePattern matches %q", c)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/invopop/jsonschema"
+
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/docgen"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -90,9 +92,21 @@ func TestRender(t *testing.T) {
 	}
 }
 
+// longEnum has Meta's 111 language codes as its enum (the catalog gives
+// them as a pattern, but an enum that long may come).
+type longEnum string
+
+func (longEnum) JSONSchema() *jsonschema.Schema {
+	s := &jsonschema.Schema{Type: "string"}
+	for _, c := range strings.Fields(tools.LanguageCodeList) {
+		s.Enum = append(s.Enum, c)
+	}
+	return s
+}
+
 func TestRenderLongEnum(t *testing.T) {
 	type in struct {
-		Lang tools.LanguageCode `json:"language"`
+		Lang longEnum `json:"language"`
 	}
 	cat := []tools.Tool{tools.New(tools.Def[in, map[string]any]{
 		Name: "TEST_LANG", Title: "Lang", Description: "d", Toolset: "templates",

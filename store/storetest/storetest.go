@@ -54,6 +54,12 @@ func Run(t *testing.T, factory Factory) {
 		{"History", testHistory},
 		{"LastInbound", testLastInbound},
 		{"ConcurrentWritersWhilePaging", testConcurrentWritersWhilePaging},
+		{"Ping", testPing},
+		{"ConcurrentSavesExactCounts", testConcurrentSavesExactCounts},
+		{"ManyWritersWhilePaging", testManyWritersWhilePaging},
+		{"SaveDuringClose", testSaveDuringClose},
+		{"LastInboundSeesOwnSaves", testLastInboundSeesOwnSaves},
+		{"StatusPlanAfterAnalyze", testStatusPlanAfterAnalyze},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
