@@ -180,7 +180,8 @@ func (s *Server) readToolBody(r *http.Request, t tools.Tool, ceiling int64) (bod
 }
 
 // mcpBodies bounds the POST bodies of /mcp. A message within the default
-// cap goes to mcp-go as it is. A larger one can only be a tools/call of a
+// cap goes to mcp-go as it is, but for a tools/call's arguments, which are
+// set aside for the tool handler. A larger one can only be a tools/call of a
 // tool with large inputs: anything else is refused with 413 after reading
 // its first peekBytes (where every SDK writes the method and tool name); the
 // call's body is then read whole within the budget of large bodies, its
@@ -212,6 +213,13 @@ func (s *Server) mcpBodies(next http.Handler) http.Handler {
 			if e != nil {
 				refuse(e)
 				return
+			}
+			// A tool call's arguments are set aside too: mcp-go would read
+			// them five times over (and into a map nothing reads) before
+			// the handler decodes them.
+			if method, name, args, rest, err := splitCall(body); err == nil && method == string(mcp.MethodToolsCall) && name != "" && len(args) > 0 {
+				r = r.WithContext(context.WithValue(r.Context(), argumentsKey{}, &setAside{name: name, args: args}))
+				body = rest
 			}
 			pass(body)
 			return
@@ -396,13 +404,22 @@ func splitCall(body []byte) (method, name string, args, rest []byte, err error) 
 	if len(args) == 0 {
 		return msg.Method, msg.Params.Name, nil, body, nil
 	}
-	start := cap(body) - cap(args)
-	if start < 0 || start+len(args) > len(body) || &body[start] != &args[0] {
+	rest, ok := cutArguments(body, args)
+	if !ok {
 		return "", "", nil, nil, errNotSlice
 	}
-	rest = make([]byte, 0, len(body)-len(args)+2)
-	rest = append(append(append(rest, body[:start]...), "{}"...), body[start+len(args):]...)
 	return msg.Method, msg.Params.Name, args, rest, nil
+}
+
+// cutArguments returns a copy of body with args, a slice of it, replaced by
+// {}; false when args is not a slice of body.
+func cutArguments(body, args []byte) ([]byte, bool) {
+	start := cap(body) - cap(args)
+	if len(args) == 0 || start < 0 || start+len(args) > len(body) || &body[start] != &args[0] {
+		return nil, false
+	}
+	rest := make([]byte, 0, len(body)-len(args)+2)
+	return append(append(append(rest, body[:start]...), "{}"...), body[start+len(args):]...), true
 }
 
 type argumentsKey struct{}

@@ -351,14 +351,21 @@ func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (
 		if s.opts.OnCall != nil {
 			s.opts.OnCall(t.Name, res, time.Since(start))
 		}
-		attrs := []any{"tool", t.Name, "successful", res.Successful, "duration", time.Since(start).Round(time.Millisecond)}
+		// Successes at debug only: at info, a line per call costs more than
+		// many calls take. Failures stay at warn. The attributes are built
+		// only for a line that is written.
+		level, msg := slog.LevelDebug, "tool call"
 		if !res.Successful {
-			s.log.Warn("tool call failed", append(attrs, "error", res.Error)...)
+			level, msg = slog.LevelWarn, "tool call failed"
+		}
+		if !s.log.Enabled(ctx, level) {
 			return
 		}
-		// Successes at debug only: at info, a line per call costs more than
-		// many calls take. Failures stay at warn.
-		s.log.Debug("tool call", attrs...)
+		attrs := []any{"tool", t.Name, "successful", res.Successful, "duration", time.Since(start).Round(time.Millisecond)}
+		if !res.Successful {
+			attrs = append(attrs, "error", res.Error)
+		}
+		s.log.Log(ctx, level, msg, attrs...)
 	}()
 	return t.Call(ctx, args)
 }

@@ -247,30 +247,29 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		return checkInto(context.WithValue(ctx, collectorKey{}, &collector{}), args, new(In))
 	}
 	t.call = func(ctx context.Context, args json.RawMessage) Result {
-		empty := emptyData(list)
 		in := new(In)
 		col := &collector{}
 		ctx = context.WithValue(ctx, collectorKey{}, col)
 		if err := checkInto(ctx, args, in); err != nil {
 			// Warnings of a call that stops here would speak of a send
 			// that did not happen.
-			return Result{Data: empty, Error: err.Error(), Kind: KindInvalidInput}
+			return Result{Data: emptyData(list), Error: err.Error(), Kind: KindInvalidInput}
 		}
 		data, err := d.Handler(ctx, in)
 		col.mu.Lock()
 		defer col.mu.Unlock()
 		if err != nil {
-			fail := empty
+			fail := emptyData(list)
 			if !list {
 				// A list tool's output schema types data as an array: its
 				// failure details stay in error, data stays [].
-				fail = failureData(err, empty)
+				fail = failureData(err, fail)
 			}
 			return Result{Data: fail, Error: Describe(err), Warnings: col.warnings, Kind: kindOf(err)}
 		}
 		var dv any = data
 		if isNil(dv) {
-			dv = empty
+			dv = emptyData(list)
 		}
 		return Result{Successful: true, Data: dv, Paging: col.paging, Warnings: col.warnings}
 	}

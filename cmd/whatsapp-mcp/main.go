@@ -32,6 +32,7 @@ const (
 )
 
 func main() {
+	startupGC()
 	// The first SIGTERM or Ctrl-C is a graceful shutdown (calls in flight
 	// finish, for up to --shutdown-timeout); a second one stops at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

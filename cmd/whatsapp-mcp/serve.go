@@ -91,7 +91,10 @@ func runStdio(ctx context.Context, args []string, getenv env, s stdio) error {
 		a.sandboxBanner(s.err, "stdio (this process's stdin/stdout)", hookURL)
 	}
 	a.log.Info("serving MCP over stdio", "tools", len(a.srv.Tools()), "version", version.Short())
-	return a.srv.ServeStdio(ctx, s.in, s.out)
+	in, closeIn := pollableStdin(s.in)
+	defer closeIn()
+	defer stdioProcs()()
+	return a.srv.ServeStdio(ctx, in, s.out)
 }
 
 func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
