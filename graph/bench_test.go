@@ -65,3 +65,26 @@ func BenchmarkSendMessageClient(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSendMessageParallel: 32 concurrent senders through one client
+// with its default transport (the HTTP server's concurrency): connections
+// are kept alive for all of them, not redialled.
+func BenchmarkSendMessageParallel(b *testing.B) {
+	srv := httptest.NewServer(graphtest.Reply(200, sendOK))
+	defer srv.Close()
+	c, err := graph.NewClient(graphtest.Token, graph.WithBaseURL(srv.URL+"/"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(16) // 16 × GOMAXPROCS goroutines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m := &graph.Message{To: "+16505551234", Type: "text", Text: &graph.Text{Body: "Your order has shipped!"}}
+			if _, _, err := c.SendMessage(context.Background(), pnID, m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

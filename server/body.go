@@ -424,15 +424,15 @@ func cutArguments(body, args []byte) ([]byte, bool) {
 
 type argumentsKey struct{}
 
-// setAside is the arguments of a large tools/call, kept from mcp-go.
+// setAside is the arguments of a tools/call, kept from mcp-go.
 type setAside struct {
 	name  string
 	args  json.RawMessage
 	taken atomic.Bool
 }
 
-// takeArguments returns the arguments mcpBodies set aside for this call of
-// tool name, once.
+// takeArguments returns the arguments set aside (mcpBodies, stdio) for this
+// call of tool name, once.
 func takeArguments(ctx context.Context, name string) (json.RawMessage, bool) {
 	a, ok := ctx.Value(argumentsKey{}).(*setAside)
 	if !ok || a.name != name || !a.taken.CompareAndSwap(false, true) {

@@ -189,7 +189,7 @@ func (c *stdioConn) dispatch(line []byte) {
 }
 
 // setAside keeps the arguments of a tool call from mcp-go, as mcpBodies
-// does for large ones over HTTP: mcp-go reads a message five times over
+// does over HTTP: mcp-go reads a message five times over
 // (and its arguments into a map, which nothing reads) before the handler
 // decodes the arguments itself, so it gets "arguments":{} and the handler
 // the arguments, a slice of the line read.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,7 +129,7 @@ func applyRules(s *jsonschema.Schema, kind reflect.Kind, tag string) {
 	// string.
 	if blank := SchemaRules["notblank"].Pattern; len(patterns) > 1 && slices.Contains(patterns, blank) {
 		others := slices.DeleteFunc(slices.Clone(patterns), func(p string) bool { return p == blank })
-		if !slices.ContainsFunc(others, func(p string) bool { return regexp.MustCompile(p).MatchString(" ") }) {
+		if !slices.ContainsFunc(others, func(p string) bool { return patternMatches(p, " ") }) {
 			patterns = others
 		}
 	}
@@ -139,13 +138,13 @@ func applyRules(s *jsonschema.Schema, kind reflect.Kind, tag string) {
 		panic(fmt.Sprintf("tools: validate tag %q has several rules that need a pattern (%s); a schema has one", tag, strings.Join(patterns, " and ")))
 	case len(patterns) == 1 && s.Pattern == "":
 		s.Pattern = patterns[0]
-		if optional && !regexp.MustCompile(s.Pattern).MatchString("") {
+		if optional && !patternMatches(s.Pattern, "") {
 			s.Pattern = "^$|" + s.Pattern
 		}
 	}
 	// A pattern or an enum that refuses "" already says what minLength 1
 	// would.
-	if s.MinLength != nil && *s.MinLength == 1 && (s.Pattern != "" && !regexp.MustCompile(s.Pattern).MatchString("") ||
+	if s.MinLength != nil && *s.MinLength == 1 && (s.Pattern != "" && !patternMatches(s.Pattern, "") ||
 		len(s.Enum) > 0 && !slices.Contains(s.Enum, any(""))) {
 		s.MinLength = nil
 	}

@@ -218,6 +218,19 @@ func isGraphID(s string) bool {
 	return len(s) <= 32 && allBytes(s, func(c byte) bool { return '0' <= c && c <= '9' })
 }
 
+// patternMatches reports whether the expression p matches s, p compiled
+// once: building the schemas asks it of the same few patterns for many
+// fields, at every start.
+func patternMatches(p, s string) bool {
+	re, ok := compiledPatterns.Load(p)
+	if !ok {
+		re, _ = compiledPatterns.LoadOrStore(p, regexp.MustCompile(p))
+	}
+	return re.(*regexp.Regexp).MatchString(s)
+}
+
+var compiledPatterns sync.Map // pattern → *regexp.Regexp
+
 // allBytes reports s is not empty and every byte of it is ok.
 func allBytes(s string, ok func(byte) bool) bool {
 	for i := 0; i < len(s); i++ {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/syncbuf"
@@ -234,20 +235,7 @@ func TestHTTPSandboxBinary(t *testing.T) {
 		}
 	}
 
-	c, err := client.NewStreamableHttpClient(base + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-11-25"
-	init.Params.ClientInfo = mcp.Implementation{Name: "binary-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := connectHTTP(t, ctx, base+"/mcp", "binary-test")
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil || len(list.Tools) < 19 {
 		t.Fatalf("tools/list: %v (%d tools)", err, len(list.Tools))
@@ -399,4 +387,25 @@ func TestStdioSandboxBinary(t *testing.T) {
 	if stdout.String() != "" {
 		t.Errorf("stdout carries non-protocol output: %q", stdout.String())
 	}
+}
+
+// connectHTTP opens an initialized MCP client session on url (the
+// server's /mcp), closed when the test ends.
+func connectHTTP(t *testing.T, ctx context.Context, url, name string, opts ...transport.StreamableHTTPCOption) *client.Client {
+	t.Helper()
+	c, err := client.NewStreamableHttpClient(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-11-25"
+	init.Params.ClientInfo = mcp.Implementation{Name: name, Version: "0"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

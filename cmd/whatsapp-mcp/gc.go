@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -15,9 +16,10 @@ const startupGCWindow = 100 * time.Millisecond
 // building the catalog (schemas reflected, marshalled) and the server
 // allocates a few MB, nearly all garbage once serving begins, and a
 // collection in the middle of it costs about 2 ms of the 20 it takes to
-// answer tools/list. When the window ends, the default percentage is back
-// and one collection returns the start's garbage to the OS (the RSS of an
-// idle server). An operator's GOGC or GOMEMLIMIT is left alone.
+// answer tools/list. Then settleGC (or the end of startupGCWindow, if
+// sooner) brings the default percentage back and returns the start's
+// garbage to the OS (the RSS of an idle server). An operator's GOGC or
+// GOMEMLIMIT is left alone.
 func startupGC() {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
@@ -26,10 +28,23 @@ func startupGC() {
 		return
 	}
 	prev := debug.SetGCPercent(400)
-	time.AfterFunc(startupGCWindow, func() {
+	settle = sync.OnceFunc(func() {
 		debug.SetGCPercent(prev)
 		debug.FreeOSMemory()
 	})
+	time.AfterFunc(startupGCWindow, settle)
+}
+
+// settle ends startupGC's window; nil without one.
+var settle func()
+
+// settleGC ends the start's window now, for a server about to serve: the
+// collection then scans few goroutines (a serving process has dozens,
+// whose stack maps it would page in from the binary, 1.5 MB of RSS).
+func settleGC() {
+	if settle != nil {
+		settle()
+	}
 }
 
 // stdioProcs runs a stdio server on one processor (GOMAXPROCS=1), unless

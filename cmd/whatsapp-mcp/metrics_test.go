@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -111,20 +110,7 @@ func TestMetricsBinary(t *testing.T) {
 	}
 
 	// A tool call over MCP.
-	c, err := client.NewStreamableHttpClient(p.base+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + mcpToken}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-11-25"
-	init.Params.ClientInfo = mcp.Implementation{Name: "metrics-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := connectHTTP(t, ctx, p.base+"/mcp", "metrics-test", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + mcpToken}))
 	req := mcp.CallToolRequest{}
 	req.Params.Name, req.Params.Arguments = "WHATSAPP_GET_PHONE_NUMBERS", map[string]any{}
 	if res, err := c.CallTool(ctx, req); err != nil || res.IsError {

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/syncbuf"
@@ -335,20 +334,7 @@ func TestSIGTERMFinishesCallsHTTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p := startHTTP(t, ctx, binEnv(t), "--sandbox", "--sandbox-latency", "1500ms", "--log-level", "debug")
-	c, err := client.NewStreamableHttpClient(p.base + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-11-25"
-	init.Params.ClientInfo = mcp.Implementation{Name: "sigterm-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := connectHTTP(t, ctx, p.base+"/mcp", "sigterm-test")
 	type answer struct {
 		res *mcp.CallToolResult
 		err error

@@ -114,6 +114,7 @@ func runHTTP(ctx context.Context, args []string, getenv env, s stdio) error {
 	if err != nil {
 		return err
 	}
+	settleGC()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (check --addr / WHATSAPP_HTTP_ADDR)", cfg.Addr, err)
