@@ -57,22 +57,17 @@ func ProgressReader(ctx context.Context, r io.Reader, total int64) io.Reader {
 	if _, ok := ctx.Value(progressKey{}).(*progress); !ok {
 		return r
 	}
-	return &progressReader{ctx: ctx, r: r, total: total}
+	return &progressReader{r: r, progressCount: progressCount{ctx: ctx, total: total}}
 }
 
 type progressReader struct {
-	ctx   context.Context
-	r     io.Reader
-	total int64
-	done  int64
+	r io.Reader
+	progressCount
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	if n > 0 {
-		p.done += int64(n)
-		Progress(p.ctx, p.done, p.total)
-	}
+	p.add(n)
 	return n, err
 }
 
@@ -82,21 +77,31 @@ func ProgressWriter(ctx context.Context, w io.Writer, total int64) io.Writer {
 	if _, ok := ctx.Value(progressKey{}).(*progress); !ok {
 		return w
 	}
-	return &progressWriter{ctx: ctx, w: w, total: total}
+	return &progressWriter{w: w, progressCount: progressCount{ctx: ctx, total: total}}
 }
 
 type progressWriter struct {
-	ctx   context.Context
-	w     io.Writer
-	total int64
-	done  int64
+	w io.Writer
+	progressCount
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
+	p.add(n)
+	return n, err
+}
+
+// progressCount is what ProgressReader and ProgressWriter share: the bytes
+// moved so far, reported as ctx's progress towards total.
+type progressCount struct {
+	ctx   context.Context
+	total int64
+	done  int64
+}
+
+func (p *progressCount) add(n int) {
 	if n > 0 {
 		p.done += int64(n)
 		Progress(p.ctx, p.done, p.total)
 	}
-	return n, err
 }
