@@ -59,30 +59,9 @@ func TestStdioBinary(t *testing.T) {
 	g := newFakeGraph(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "stdio", "--log-level", "debug")
-	cmd.Env = binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_WABA_ID="+testWABA)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	send := func(msg string) {
-		if _, err := io.WriteString(stdin, msg+"\n"); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
+	p := startStdio(t, ctx, binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_WABA_ID="+testWABA), "stdio", "--log-level", "debug")
+	cmd, stdin, stderr, lines := p.cmd, p.stdin, p.stderr, p.lines
+	send := func(msg string) { p.send(t, msg) }
 	// next reads the response to request id, checking every line on the way.
 	next := func(id int) map[string]any {
 		t.Helper()
@@ -408,4 +387,45 @@ func connectHTTP(t *testing.T, ctx context.Context, url, name string, opts ...tr
 		t.Fatal(err)
 	}
 	return c
+}
+
+// stdioProcess is the binary started with args over pipes: its stdin, each
+// line it writes to stdout, and its stderr for failure messages.
+type stdioProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  <-chan string
+	stderr *syncbuf.Buffer
+}
+
+func startStdio(t *testing.T, ctx context.Context, env []string, args ...string) *stdioProcess {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = env
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	p := &stdioProcess{cmd: cmd, stdin: stdin, stderr: &syncbuf.Buffer{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	p.lines = lines
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return p
+}
+
+// send writes one JSON-RPC line to the process.
+func (p *stdioProcess) send(t *testing.T, msg string) {
+	t.Helper()
+	if _, err := io.WriteString(p.stdin, msg+"\n"); err != nil {
+		t.Fatalf("write: %v", err)
+	}
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/whatsapp-mcp/whatsapp-mcp/internal/syncbuf"
 )
 
 // TestDynamicToolsetsStdioBinary: `stdio --dynamic-toolsets` starts with
@@ -21,41 +16,22 @@ func TestDynamicToolsetsStdioBinary(t *testing.T) {
 	g := newFakeGraph(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "stdio", "--dynamic-toolsets", "--read-only")
-	cmd.Env = binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_WABA_ID="+testWABA)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan map[string]any)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				lines <- m
-			}
-		}
-		close(lines)
-	}()
-	send := func(msg string) {
-		if _, err := io.WriteString(stdin, msg+"\n"); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
+	p := startStdio(t, ctx, binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_WABA_ID="+testWABA), "stdio", "--dynamic-toolsets", "--read-only")
+	cmd, stdin, stderr, lines := p.cmd, p.stdin, p.stderr, p.lines
+	send := func(msg string) { p.send(t, msg) }
 	// next returns the answer to id and the notifications before it.
 	next := func(id int) (map[string]any, []string) {
 		t.Helper()
 		var notes []string
 		for {
 			select {
-			case m, ok := <-lines:
+			case line, ok := <-lines:
 				if !ok {
 					t.Fatalf("stdout closed; stderr:\n%s", stderr.String())
+				}
+				var m map[string]any
+				if json.Unmarshal([]byte(line), &m) != nil {
+					continue
 				}
 				if method, _ := m["method"].(string); method != "" && m["id"] == nil {
 					notes = append(notes, method)

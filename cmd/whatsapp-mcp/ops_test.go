@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -373,35 +372,15 @@ func TestSIGTERMFinishesCallsHTTP(t *testing.T) {
 func TestSIGTERMFinishesCallsStdio(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "stdio", "--sandbox", "--sandbox-latency", "1500ms", "--log-level", "debug")
-	cmd.Env = binEnv(t)
-	stdin, _ := cmd.StdinPipe()
+	p := startStdio(t, ctx, binEnv(t), "stdio", "--sandbox", "--sandbox-latency", "1500ms", "--log-level", "debug")
+	cmd, stdin, stderr, lines := p.cmd, p.stdin, p.stderr, p.lines
 	defer stdin.Close() // kept open: the end of input must not be what stops it
-	stdout, _ := cmd.StdoutPipe()
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	send := func(msg string) {
-		if _, err := io.WriteString(stdin, msg+"\n"); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
+	send := func(msg string) { p.send(t, msg) }
 	args, _ := json.Marshal(sendArgs)
 	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}`)
 	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	send(fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"WHATSAPP_SEND_MESSAGE","arguments":%s}}`, args))
-	waitFor(t, ctx, &stderr, "sandbox graph request")
+	waitFor(t, ctx, stderr, "sandbox graph request")
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
