@@ -37,22 +37,71 @@ type StatusEvent struct {
 }
 
 // InboundMessage is one element of a webhook's value.messages[]: a message a
-// customer sent to the business number. It is kept mainly to know when the
-// customer last wrote (the 24-hour customer service window).
+// customer sent to the business number (docs/cloud-api.md#inbound-messages).
+// The parser fills the indexed fields from the element; Raw keeps all of it.
 type InboundMessage struct {
 	PhoneNumberID string // value.metadata.phone_number_id
 	MessageID     string // messages[].id (wamid)
-	From          string // messages[].from, the customer's wa_id; stored as digits only
+	From          string // messages[].from, the customer's wa_id; stored as digits only; "" when Meta sent only a BSUID
+	UserID        string // messages[].from_user_id (or contacts[].user_id): the business-scoped user id (BSUID)
+	ProfileName   string // value.contacts[].profile.name of the sender
 	Type          string // text|image|interactive|…
 	Timestamp     int64  // messages[].timestamp, unix seconds
+	Text          string // what search and previews read: the text body, a caption, a chosen option's title, …
+	ContextID     string // context.id (the message quoted) or reaction.message_id (the message reacted to)
 	Raw           json.RawMessage
 	ReceivedAt    time.Time // when the webhook arrived; Save sets it from the store's clock when zero
 }
 
-// Batch is everything one webhook delivery carried.
+// Sources of an OutboundMessage.
+const (
+	SourceAPI = "api" // sent by this server's send tools
+	SourceApp = "app" // sent from the WhatsApp Business app (a smb_message_echoes webhook)
+)
+
+// OutboundMessage is a message the business sent: recorded by the send tools
+// when Meta accepted it, or received as a smb_message_echoes webhook.
+type OutboundMessage struct {
+	PhoneNumberID string // the business number that sent it
+	MessageID     string // the wamid Meta returned (or the echo's id)
+	To            string // the customer's wa_id; stored as digits only; "" when only a BSUID is known
+	UserID        string // the customer's BSUID, when known
+	Type          string // text|image|template|interactive|reaction|…
+	Timestamp     int64  // when it was sent, unix seconds
+	Text          string // what search and previews read: the text, caption, template name and parameters, interactive body and options
+	ContextID     string // the message it replies or reacts to
+	Source        string // SourceAPI or SourceApp
+	// Raw is the message object as sent (the request body for SourceAPI,
+	// Meta's echo element for SourceApp).
+	Raw        json.RawMessage
+	ReceivedAt time.Time // when it was recorded; Save sets it from the store's clock when zero
+}
+
+// Change is one element of a webhook's entry[].changes[] that is neither a
+// status nor a message: template status, quality and category updates,
+// account updates, value-level errors[], and any field Meta adds later
+// (docs/cloud-api.md#webhook-payloads). Nothing signed is dropped.
+type Change struct {
+	Seq    int64  // arrival order; assigned by the store
+	WABAID string // entry.id
+	Field  string // changes[].field
+	// Subject is the id the change is about, when the parser knows the
+	// field: message_template_id for the template fields, the
+	// phone_number_id for a messages change with errors[]; "" otherwise.
+	Subject string
+	// Key deduplicates: the same key is stored once. The parser sets it
+	// from the entry id, the field and the value's bytes.
+	Key        string
+	Raw        json.RawMessage // changes[].value exactly as sent
+	ReceivedAt time.Time       // when the webhook arrived; Save sets it when zero
+}
+
+// Batch is everything one webhook delivery carried (or one send recorded).
 type Batch struct {
 	Statuses []StatusEvent
 	Inbound  []InboundMessage
+	Outbound []OutboundMessage
+	Changes  []Change
 }
 
 // Query selects status events for Statuses.
@@ -97,6 +146,55 @@ type Store interface {
 	// message's own timestamp, or its arrival time if Meta sent none.
 	// ok is false if the customer was never seen.
 	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
+
+	// Inbound returns inbound messages with Seq > q.After, in Seq order, at
+	// most q.Limit, plus the next cursor (the last returned Seq, or q.After
+	// when none): the inbound trigger, with the same never-repeat,
+	// never-skip guarantee as Statuses.
+	Inbound(ctx context.Context, q InboundQuery) (msgs []Message, next int64, err error)
+
+	// Conversations returns the inbox of a business number, the most recent
+	// activity (LastSeq) first, at most q.Limit.
+	Conversations(ctx context.Context, q ConversationQuery) ([]Conversation, error)
+
+	// Conversation returns one conversation's summary; ok is false when the
+	// store holds no message of it. customer is a wa_id (only its digits
+	// count) or a BSUID.
+	Conversation(ctx context.Context, phoneNumberID, customer string) (c Conversation, ok bool, err error)
+
+	// Messages returns one conversation's messages in the order q asks
+	// (newest first from q.Before, or oldest first from q.After), both
+	// directions, at most q.Limit.
+	Messages(ctx context.Context, q HistoryQuery) ([]Message, error)
+
+	// Search returns the messages of a business number (both directions)
+	// whose text matches q.Query, newest (highest Seq) first, at most
+	// q.Limit, using the engine's full-text index.
+	Search(ctx context.Context, q SearchQuery) ([]Message, error)
+
+	// MarkRead marks the inbound message messageID of that business
+	// number, and every earlier message of its conversation, read: the
+	// conversation's Unread counts only later ones. ok is false when the
+	// store holds no inbound message with that id for that number.
+	MarkRead(ctx context.Context, phoneNumberID, messageID string) (c Conversation, ok bool, err error)
+
+	// Changes returns stored webhook changes with Seq > q.After, in Seq
+	// order, at most q.Limit.
+	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
+
+	// LatestChange returns the newest stored change (highest Seq) of that
+	// field and subject; ok is false when there is none.
+	LatestChange(ctx context.Context, field, subject string) (c Change, ok bool, err error)
+
+	// Listen calls fn after each commit that stored new messages, once per
+	// message, in commit order: for Saves of this store and, on
+	// PostgreSQL, of every store on the same database (LISTEN/NOTIFY).
+	// fn must not block. stop ends the calls.
+	Listen(fn func(Notice)) (stop func())
+
+	// Prune deletes the statuses, messages and changes received before
+	// cutoff, and the conversations with no message left.
+	Prune(ctx context.Context, cutoff time.Time) (Pruned, error)
 
 	// Ping proves the store can take a write now: it commits a tiny one (a
 	// row of its own, not an event), so an unreachable database, a

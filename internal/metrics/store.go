@@ -60,3 +60,68 @@ func (s *measuredStore) Ping(ctx context.Context) error {
 }
 
 func (s *measuredStore) Close() error { return s.st.Close() }
+
+func (s *measuredStore) Inbound(ctx context.Context, q store.InboundQuery) ([]store.Message, int64, error) {
+	start := time.Now()
+	msgs, next, err := s.st.Inbound(ctx, q)
+	s.done("inbound", start, err)
+	return msgs, next, err
+}
+
+func (s *measuredStore) Conversations(ctx context.Context, q store.ConversationQuery) ([]store.Conversation, error) {
+	start := time.Now()
+	cs, err := s.st.Conversations(ctx, q)
+	s.done("conversations", start, err)
+	return cs, err
+}
+
+func (s *measuredStore) Conversation(ctx context.Context, phoneNumberID, customer string) (store.Conversation, bool, error) {
+	start := time.Now()
+	c, ok, err := s.st.Conversation(ctx, phoneNumberID, customer)
+	s.done("conversation", start, err)
+	return c, ok, err
+}
+
+func (s *measuredStore) Messages(ctx context.Context, q store.HistoryQuery) ([]store.Message, error) {
+	start := time.Now()
+	msgs, err := s.st.Messages(ctx, q)
+	s.done("messages", start, err)
+	return msgs, err
+}
+
+func (s *measuredStore) Search(ctx context.Context, q store.SearchQuery) ([]store.Message, error) {
+	start := time.Now()
+	msgs, err := s.st.Search(ctx, q)
+	s.done("search", start, err)
+	return msgs, err
+}
+
+func (s *measuredStore) MarkRead(ctx context.Context, phoneNumberID, messageID string) (store.Conversation, bool, error) {
+	start := time.Now()
+	c, ok, err := s.st.MarkRead(ctx, phoneNumberID, messageID)
+	s.done("mark_read", start, err)
+	return c, ok, err
+}
+
+func (s *measuredStore) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Change, error) {
+	start := time.Now()
+	cs, err := s.st.Changes(ctx, q)
+	s.done("changes", start, err)
+	return cs, err
+}
+
+func (s *measuredStore) LatestChange(ctx context.Context, field, subject string) (store.Change, bool, error) {
+	start := time.Now()
+	c, ok, err := s.st.LatestChange(ctx, field, subject)
+	s.done("latest_change", start, err)
+	return c, ok, err
+}
+
+func (s *measuredStore) Listen(fn func(store.Notice)) func() { return s.st.Listen(fn) }
+
+func (s *measuredStore) Prune(ctx context.Context, cutoff time.Time) (store.Pruned, error) {
+	start := time.Now()
+	p, err := s.st.Prune(ctx, cutoff)
+	s.done("prune", start, err)
+	return p, err
+}
