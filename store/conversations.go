@@ -145,3 +145,32 @@ type Notice struct {
 type Pruned struct {
 	Statuses, Messages, Changes, Conversations int
 }
+
+// StatusRank orders statuses by how far the message got. Meta's webhooks
+// arrive out of order (read before delivered, sent after delivered, failed
+// after sent; docs/cloud-api.md#delivery-semantics), so the status to report is the most advanced
+// one, never simply the last to arrive:
+//
+//   - failed is final and outranks everything: a message that failed after
+//     being reported sent did not arrive.
+//   - played (a voice message was first played) implies it was read.
+//   - read implies delivered (no delivered webhook comes when both happen at
+//     once).
+//
+// Statuses Meta may add later rank 0: they show in history but are reported
+// only when nothing else is known.
+func StatusRank(s string) int {
+	switch s {
+	case "sent":
+		return 1
+	case "delivered":
+		return 2
+	case "read":
+		return 3
+	case "played":
+		return 4
+	case "failed":
+		return 5
+	}
+	return 0
+}

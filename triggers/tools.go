@@ -319,35 +319,6 @@ type StatusChange struct {
 	ReceivedAt string `json:"received_at,omitempty" jsonschema_description:"When this server received the webhook (RFC 3339, UTC)"`
 }
 
-// statusRank orders statuses by how far the message got. Meta's webhooks
-// arrive out of order (read before delivered, sent after delivered, failed
-// after sent; docs/cloud-api.md#delivery-semantics), so the status to report is the most advanced
-// one, never simply the last to arrive:
-//
-//   - failed is final and outranks everything: a message that failed after
-//     being reported sent did not arrive.
-//   - played (a voice message was first played) implies it was read.
-//   - read implies delivered (no delivered webhook comes when both happen at
-//     once).
-//
-// Statuses Meta may add later rank 0: they show in history but are reported
-// only when nothing else is known.
-func statusRank(s string) int {
-	switch s {
-	case "sent":
-		return 1
-	case "delivered":
-		return 2
-	case "read":
-		return 3
-	case "played":
-		return 4
-	case "failed":
-		return 5
-	}
-	return 0
-}
-
 // failureAdvice explains the codes a failed status commonly carries.
 var failureAdvice = map[int]string{
 	131047: "more than 24 hours have passed since the customer last wrote to this business number (or they never did), so a free-form message cannot reach them: send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE",
@@ -396,10 +367,10 @@ func messageStatus(id string, history []store.StatusEvent) MessageStatus {
 		u := statusUpdate(e)
 		m.History = append(m.History, StatusChange{Status: e.Status, Timestamp: u.Timestamp, ReceivedAt: formatTime(e.ReceivedAt)})
 		// >= : among equal ranks (unknown statuses) the later arrival wins.
-		if best < 0 || statusRank(e.Status) >= statusRank(history[best].Status) {
+		if best < 0 || store.StatusRank(e.Status) >= store.StatusRank(history[best].Status) {
 			best = i
 		}
-		if r := statusRank(e.Status); r >= 2 && r <= 4 {
+		if r := store.StatusRank(e.Status); r >= 2 && r <= 4 {
 			m.Delivered = true
 		}
 	}
