@@ -35,11 +35,16 @@ type sendInfo struct {
 	typ       string
 	tpl       *template
 	bizOpaque string
+	reactTo   string // a reaction's message_id
 }
 
 func (s *Sandbox) sendMessage(c *call, phoneID string) (any, *apiError) {
 	// An unparsable body leaves no parameters, so Graph reports the first required one missing.
 	body, raw := readParams(c.r)
+	if _, ok := body["status"]; ok {
+		// The same route marks a customer's message read (docs/cloud-api.md#mark-as-read).
+		return s.markRead(phoneID, body)
+	}
 
 	now := s.now()
 	var (
@@ -65,6 +70,9 @@ func (s *Sandbox) sendMessage(c *call, phoneID string) (any, *apiError) {
 			Body: append(json.RawMessage(nil), raw...), Time: now,
 		})
 		statuses = s.planStatuses(c.major, phone, info, wamid, now)
+		kind, offer := offerOf(info, body)
+		s.st.msgs[wamid] = &convMsg{id: wamid, phoneID: phoneID, waID: info.waID, typ: info.typ, at: now,
+			offerKind: kind, offer: offer, failed: statuses[0].st.Status == "failed"}
 		return nil
 	}(); e != nil {
 		return nil, e
@@ -83,30 +91,35 @@ func (s *Sandbox) sendMessage(c *call, phoneID string) (any, *apiError) {
 	}, nil
 }
 
+// errorCodesHref is the href of the error objects in status webhooks.
+const errorCodesHref = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
+
 // planStatuses decides the status webhooks of an accepted message, like Meta would.
 // Caller holds s.mu.
 func (s *Sandbox) planStatuses(major int, phone *phoneNumber, info *sendInfo, wamid string, now time.Time) []statusItem {
+	uid := userID(info.waID)
 	mk := func(status string, at time.Time) statusItem {
 		return statusItem{phone: phone, st: whStatus{
 			ID: wamid, Status: status, Timestamp: strconv.FormatInt(at.Unix(), 10),
-			RecipientID: info.waID, BizOpaque: info.bizOpaque,
+			RecipientID: info.waID, RecipientUserID: uid, BizOpaque: info.bizOpaque,
 		}}
 	}
-	const href = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
 	inWindow := s.st.windowOpen(phone.id, info.waID, now)
 	switch {
 	case s.unreachable[info.waID] || len(info.waID) < 7 || len(info.waID) > 15:
 		// Meta accepts the request, then reports the number as undeliverable.
 		it := mk("failed", now)
 		it.st.Errors = []whError{{Code: 131026, Title: "Message undeliverable", Message: "Message undeliverable",
-			ErrorData: &whErrorData{Details: "Message Undeliverable."}, Href: href}}
+			ErrorData: &whErrorData{Details: "Message Undeliverable."}, Href: errorCodesHref}}
 		return []statusItem{it}
 	case info.tpl == nil && !inWindow:
 		it := mk("failed", now)
 		it.st.Errors = []whError{{Code: 131047, Title: "Re-engagement message", Message: "Re-engagement message",
 			ErrorData: &whErrorData{Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
-			Href:      href}}
+			Href:      errorCodesHref}}
 		return []statusItem{it}
+	case info.typ == "reaction":
+		return s.reactionStatuses(mk, info, phone, now)
 	}
 
 	// Per-message pricing (PMP, since 2025-07-01): free-form and utility templates inside the
@@ -253,12 +266,8 @@ func recipient(phone *phoneNumber, to string) (string, *apiError) {
 
 // validateSend checks a send like Meta. Caller holds s.mu.
 func (s *Sandbox) validateSend(phone *phoneNumber, b map[string]any, now time.Time) (*sendInfo, *apiError) {
-	mp, ok := b["messaging_product"]
-	if !ok || mp == nil || mp == "" {
-		return nil, missing("messaging_product")
-	}
-	if mp != "whatsapp" {
-		return nil, badEnum("messaging_product", []string{"whatsapp"}, mp)
+	if e := checkProduct(b); e != nil {
+		return nil, e
 	}
 	if rt, ok := b["recipient_type"]; ok && rt != "individual" {
 		if rt == "group" {
@@ -297,6 +306,9 @@ func (s *Sandbox) validateSend(phone *phoneNumber, b map[string]any, now time.Ti
 		info.bizOpaque = v
 	}
 	if _, ok := b["context"]; ok {
+		if info.typ == "reaction" {
+			return nil, invalid("Reactions cannot be contextual replies: remove context (docs/cloud-api.md#reactions).")
+		}
 		ctx, e := reqObject(b, "", "context")
 		if e != nil {
 			return nil, e
@@ -322,7 +334,7 @@ func (s *Sandbox) validateSend(phone *phoneNumber, b map[string]any, now time.Ti
 	case typ == "interactive":
 		e = s.checkInteractive(b, now)
 	case typ == "reaction":
-		e = checkReaction(b)
+		info.reactTo, e = checkReaction(b)
 	case typ == "template":
 		info.tpl, e = s.checkTemplateSend(b)
 	}
@@ -500,21 +512,45 @@ func checkContacts(b map[string]any) *apiError {
 	return nil
 }
 
-func checkReaction(b map[string]any) *apiError {
-	o, e := reqObject(b, "", "reaction")
-	if e != nil {
-		return e
+// checkProduct checks messaging_product, which every send and mark-as-read carries.
+func checkProduct(b map[string]any) *apiError {
+	mp, ok := b["messaging_product"]
+	if !ok || mp == nil || mp == "" {
+		return missing("messaging_product")
 	}
-	if _, e := reqString(o, "reaction", "message_id"); e != nil {
-		return e
-	}
-	// An empty emoji removes a reaction, so only its presence is required.
-	if v, ok := o["emoji"]; !ok {
-		return missing("reaction['emoji']")
-	} else if _, isStr := v.(string); !isStr {
-		return invalid("Param reaction['emoji'] must be a string.")
+	if mp != "whatsapp" {
+		return badEnum("messaging_product", []string{"whatsapp"}, mp)
 	}
 	return nil
+}
+
+// checkReaction checks a reaction's body (docs/cloud-api.md#reactions): one emoji, or "" to
+// remove it. Meta takes a reaction to a message it cannot find and fails it later
+// (reactionStatuses). It returns the message reacted to.
+func checkReaction(b map[string]any) (string, *apiError) {
+	o, e := reqObject(b, "", "reaction")
+	if e != nil {
+		return "", e
+	}
+	id, e := reqString(o, "reaction", "message_id")
+	if e != nil {
+		return "", e
+	}
+	// An empty emoji removes a reaction, so only its presence is required.
+	v, ok := o["emoji"]
+	if !ok {
+		return "", missing("reaction['emoji']")
+	}
+	emoji, isStr := v.(string)
+	if !isStr {
+		return "", invalid("Param reaction['emoji'] must be a string.")
+	}
+	if emoji != "" && !oneEmoji(emoji) {
+		// Meta's answer to a bad emoji is undocumented; a synchronous 131009, like the
+		// sandbox's other value rules.
+		return "", invalid(fmt.Sprintf("Param reaction['emoji'] must be one emoji, or empty to remove the reaction; got %q.", emoji))
+	}
+	return id, nil
 }
 
 var interactiveTypes = []string{

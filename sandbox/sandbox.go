@@ -12,8 +12,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -484,7 +482,7 @@ func (s *Sandbox) serveInfo(w http.ResponseWriter, r *http.Request) {
 		{"routes", []string{
 			"GET    /{version}/{phone_number_id}",
 			"GET    /{version}/{phone_number_id}/whatsapp_business_profile",
-			"POST   /{version}/{phone_number_id}/messages",
+			"POST   /{version}/{phone_number_id}/messages   (sends; {\"status\":\"read\",\"message_id\":…} marks a customer's message read)",
 			"POST   /{version}/{phone_number_id}/media",
 			"GET    /{version}/{media_id}",
 			"DELETE /{version}/{media_id}",
@@ -494,86 +492,13 @@ func (s *Sandbox) serveInfo(w http.ResponseWriter, r *http.Request) {
 			"POST   /{version}/{waba_id}/message_templates",
 			"DELETE /{version}/{waba_id}/message_templates?hsm_id=&name=",
 			"GET    /{version}/{template_id}",
-			"POST   /sandbox/inbound  {\"from\":\"+16505551234\",\"name\":\"…\",\"text\":\"…\",\"phone_number_id\":\"optional\"}",
+			"POST   /sandbox/inbound  {\"from\":\"+16505551234\",\"name\":\"…\",\"type\":\"text\",\"text\":\"…\",\"phone_number_id\":\"optional\"}",
 		}},
-		{"notes", "Free-form messages are delivered only within 24 h of an inbound message (POST /sandbox/inbound); templates always."},
+		{"inbound_types", inboundTypeHelp()},
+		{"notes", "Free-form messages are delivered only within 24 h of an inbound message (POST /sandbox/inbound); templates always. " +
+			"A customer can only tap a button or row of a message sent to them (reply_to), and reads every message delivered to them."},
 	}
 	s.writeJSON(w, http.StatusOK, info, "")
-}
-
-// serveInbound simulates a customer writing to a business number.
-func (s *Sandbox) serveInbound(w http.ResponseWriter, r *http.Request) {
-	fail := func(status int, msg string) {
-		s.writeJSON(w, status, (&apiError{message: msg, typ: "SandboxException", code: 100}).body(newTraceID()), "")
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		fail(http.StatusMethodNotAllowed, "use POST")
-		return
-	}
-	var in struct {
-		From          string `json:"from"`
-		Text          string `json:"text"`
-		Name          string `json:"name"`
-		PhoneNumberID string `json:"phone_number_id"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
-		fail(http.StatusBadRequest, "body must be JSON {from, text, name?, phone_number_id?}: "+err.Error())
-		return
-	}
-	id, err := s.Inbound(r.Context(), in.PhoneNumberID, in.From, in.Name, in.Text)
-	if err != nil {
-		fail(http.StatusBadRequest, err.Error())
-		return
-	}
-	s.writeJSON(w, http.StatusOK, object{{"message_id", id}}, "")
-}
-
-// ErrClosed is returned by Inbound after Close.
-var ErrClosed = errors.New("sandbox: closed")
-
-// Inbound simulates a customer message: it opens the sender's 24-hour window with
-// phoneNumberID (with every business number when phoneNumberID is empty) and posts an
-// inbound text-message webhook. from is the customer's number with country code, "+"
-// optional (it is the customer's own number, so nothing is prepended). It returns once
-// the receiver has accepted the webhook (at most 5 s), as a stored customer message
-// precedes any answer to it.
-func (s *Sandbox) Inbound(ctx context.Context, phoneNumberID, from, name, text string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	waID, ok := normalizeCustomer(from)
-	if !ok {
-		return "", errors.New("from must be a phone number with country code, e.g. +16505551234")
-	}
-	if strings.TrimSpace(text) == "" {
-		return "", errors.New("text is required")
-	}
-	if name == "" {
-		name = "Sandbox Customer"
-	}
-	now := s.now()
-	s.mu.Lock()
-	target := s.st.phone(phoneNumberID)
-	switch {
-	case phoneNumberID == "":
-		// The window opens with every business number; the webhook has to name one.
-		for _, p := range s.st.phones {
-			s.st.windows[p.id+"|"+waID] = now
-		}
-		target = s.st.phones[0]
-	case target == nil:
-		s.mu.Unlock()
-		return "", errors.New("unknown phone_number_id " + phoneNumberID)
-	default:
-		s.st.windows[target.id+"|"+waID] = now
-	}
-	s.mu.Unlock()
-	id := newWamid(waID, true)
-	if err := s.hooks.inbound(target, waID, name, id, text, now); err != nil {
-		return "", err
-	}
-	return id, nil
 }
 
 // VerifyWebhook performs Meta's subscription handshake against the webhook URL:

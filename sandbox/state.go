@@ -64,6 +64,39 @@ type SentMessage struct {
 	Time          time.Time
 }
 
+// ReceivedMessage is a customer message the sandbox delivered (Receive, Inbound), with
+// what the business did with it since.
+type ReceivedMessage struct {
+	ID            string // wamid
+	PhoneNumberID string // the business number written to
+	WaID          string // the customer
+	UserID        string // the customer's BSUID
+	Type          string // Meta's type: text, image, interactive, …
+	Time          time.Time
+	// Read: marked read, by its own id or a later message's (docs/cloud-api.md#mark-as-read).
+	Read bool
+	// TypingIndicator: a mark-as-read of this message asked for the typing indicator.
+	TypingIndicator bool
+}
+
+// convMsg is one message of a conversation (a business number and a customer), either
+// direction: what replies, reactions and mark-as-read are checked against.
+type convMsg struct {
+	id, phoneID, waID string
+	inbound           bool
+	typ               string
+	at                time.Time
+	// offer is what the customer can tap in an outbound message: reply buttons ("button"),
+	// list rows ("list") or a template's quick replies ("template").
+	offerKind string
+	offer     []choice
+	failed    bool             // outbound, never delivered (131047, 131026): nothing to tap
+	recv      *ReceivedMessage // inbound: its public record
+}
+
+// choice is one reply button, list row or quick reply. For a quick reply, id is the payload.
+type choice struct{ id, title, description string }
+
 // state is everything the emulator remembers. Guarded by Sandbox.mu.
 type state struct {
 	phones    []*phoneNumber // list order (newest onboarding first, like Graph's default sort)
@@ -71,6 +104,8 @@ type state struct {
 	media     map[string]*mediaObject
 	mediaURLs map[string]mediaURL // url token → target
 	sent      []SentMessage
+	received  []*ReceivedMessage   // oldest first
+	msgs      map[string]*convMsg  // wamid → message, both directions
 	windows   map[string]time.Time // phoneNumberID+"|"+waID → last inbound message
 	deleted   map[string]time.Time // name+"|"+language of deleted APPROVED templates → deletion time
 	nextID    int64
@@ -90,6 +125,7 @@ func newState(now time.Time) *state {
 		templates: map[string]*template{},
 		media:     map[string]*mediaObject{},
 		mediaURLs: map[string]mediaURL{},
+		msgs:      map[string]*convMsg{},
 		windows:   map[string]time.Time{},
 		deleted:   map[string]time.Time{},
 		nextID:    1120000000000001,

@@ -37,7 +37,7 @@ type whValue struct {
 	MessagingProduct string      `json:"messaging_product"`
 	Metadata         whMetadata  `json:"metadata"`
 	Contacts         []whContact `json:"contacts,omitempty"`
-	Messages         []whMessage `json:"messages,omitempty"`
+	Messages         []object    `json:"messages,omitempty"` // one object per type (inbound.go)
 	Statuses         []whStatus  `json:"statuses,omitempty"`
 }
 
@@ -46,32 +46,25 @@ type whMetadata struct {
 	PhoneNumberID      string `json:"phone_number_id"`
 }
 
+// whContact is the sender of inbound messages; user_id is the BSUID (docs/cloud-api.md#bsuid).
 type whContact struct {
 	Profile struct {
 		Name string `json:"name"`
 	} `json:"profile"`
-	WaID string `json:"wa_id"`
-}
-
-type whMessage struct {
-	From      string `json:"from"`
-	ID        string `json:"id"`
-	Timestamp string `json:"timestamp"`
-	Type      string `json:"type"`
-	Text      struct {
-		Body string `json:"body"`
-	} `json:"text"`
+	WaID   string `json:"wa_id"`
+	UserID string `json:"user_id,omitempty"`
 }
 
 type whStatus struct {
-	ID           string          `json:"id"`
-	Status       string          `json:"status"`
-	Timestamp    string          `json:"timestamp"` // unix seconds, as a string
-	RecipientID  string          `json:"recipient_id"`
-	BizOpaque    string          `json:"biz_opaque_callback_data,omitempty"`
-	Conversation *whConversation `json:"conversation,omitempty"`
-	Pricing      *whPricing      `json:"pricing,omitempty"`
-	Errors       []whError       `json:"errors,omitempty"`
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Timestamp       string          `json:"timestamp"` // unix seconds, as a string
+	RecipientID     string          `json:"recipient_id"`
+	RecipientUserID string          `json:"recipient_user_id,omitempty"`
+	BizOpaque       string          `json:"biz_opaque_callback_data,omitempty"`
+	Conversation    *whConversation `json:"conversation,omitempty"`
+	Pricing         *whPricing      `json:"pricing,omitempty"`
+	Errors          []whError       `json:"errors,omitempty"`
 }
 
 type whConversation struct {
@@ -272,15 +265,11 @@ func statusPayload(items []statusItem) whPayload {
 	return p
 }
 
-// inbound queues an inbound text-message webhook.
-func (h *webhooker) inbound(ph *phoneNumber, waID, name, id, text string, at time.Time) error {
-	c := whContact{WaID: waID}
-	c.Profile.Name = name
-	m := whMessage{From: waID, ID: id, Timestamp: strconv.FormatInt(at.Unix(), 10), Type: "text"}
-	m.Text.Body = text
+// inbound queues the webhook of one customer message and waits for its delivery.
+func (h *webhooker) inbound(ph *phoneNumber, c whContact, m object) error {
 	p := whPayload{Object: "whatsapp_business_account", Entry: []whEntry{{ID: WABAID, Changes: []whChange{{
 		Field: "messages",
-		Value: whValue{MessagingProduct: "whatsapp", Metadata: metadataOf(ph), Contacts: []whContact{c}, Messages: []whMessage{m}},
+		Value: whValue{MessagingProduct: "whatsapp", Metadata: metadataOf(ph), Contacts: []whContact{c}, Messages: []object{m}},
 	}}}}}
 	hasURL := h.s.currentWebhookURL() != "" // read before h.mu: never hold h.mu while taking s.mu
 	h.mu.Lock()

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
+	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -147,12 +151,35 @@ func writeIndented(w io.Writer, v any) error {
 var inboundCmd = command{
 	name:     "sandbox inbound",
 	cmds:     forInbound,
-	synopsis: "sandbox inbound --from NUMBER --text TEXT [--name NAME] [--phone-number-id ID] [--url URL]",
-	about: `Simulates a customer writing to a sandbox business number: it opens that number's
-24-hour window (free-form messages to it are delivered from then on) and the
-sandbox delivers the message to the server's webhook like Meta would.
-Needs a running 'whatsapp-mcp http --sandbox' (or 'stdio --sandbox', whose banner
-gives the URL).`,
+	synopsis: "sandbox inbound --from NUMBER [--type TYPE] [flags of that type] [--url URL]",
+	about: `Simulates a customer writing to a sandbox business number: the sandbox delivers
+the message to the server's webhook, signed and shaped like Meta's. Any message but
+a reaction opens the customer's 24-hour window with that number (free-form
+messages to them are delivered from then on).
+
+--type (default text) and what each type takes:
+  text                        --text
+  image, video, document      --file PATH, optional --text (the caption)
+  voice, audio, sticker       --file PATH
+  location                    --latitude --longitude [--location-name] [--address]
+  contacts                    --contact-name [--contact-phone]
+  button_reply                --reply-to WAMID --button ID  (a reply button we sent)
+  list_reply                  --reply-to WAMID --row ID     (a row of a list we sent)
+  button                      --reply-to WAMID --button PAYLOAD or text (a template's quick reply)
+  reaction                    --react-to WAMID [--emoji E]  (no --emoji removes the reaction)
+  order                       --product ID[:QUANTITY[:PRICE[:CURRENCY]]] (repeat it), optional --text
+--reply-to also quotes a message of the conversation with the other types. A
+customer can only tap what was sent to them, so the sandbox refuses a button or
+row the message does not offer. Each flag is the field of the same name of the
+sandbox's POST /sandbox/inbound (--reply-to is reply_to).
+
+Examples:
+  whatsapp-mcp sandbox inbound --from +16505551234 --text "Hi, is my order on its way?"
+  whatsapp-mcp sandbox inbound --from +16505551234 --type image --file photo.jpg --text "This one"
+  whatsapp-mcp sandbox inbound --from +16505551234 --type button_reply --reply-to wamid.… --button yes
+
+Prints the message id (and a media message's media id). Needs a running
+'whatsapp-mcp http --sandbox' (or 'stdio --sandbox', whose banner gives the URL).`,
 }
 
 func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
@@ -163,13 +190,44 @@ func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
 		}
 		return usagef("sandbox: want a subcommand: whatsapp-mcp sandbox inbound --from +16505551234 --text \"Hi\"")
 	}
-	var from, text, name, phoneID string
+	var (
+		m    sandbox.InboundMessage
+		file string
+	)
+	coord := func(p **float64) func(string) error {
+		return func(v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number in decimal degrees", v)
+			}
+			*p = &f
+			return nil
+		}
+	}
 	cmd := inboundCmd
 	cmd.extra = func(fs *flag.FlagSet, _ *config) {
-		fs.StringVar(&from, "from", "", "the customer's number with country code, e.g. +16505551234 (required)")
-		fs.StringVar(&text, "text", "", "the message text (required)")
-		fs.StringVar(&name, "name", "", "the customer's profile name")
-		fs.StringVar(&phoneID, "phone-number-id", "", "the business number written to (default: every sandbox number)")
+		fs.StringVar(&m.From, "from", "", "the customer's number with country code, e.g. +16505551234 (required)")
+		fs.StringVar(&m.Name, "name", "", "the customer's profile name")
+		fs.StringVar(&m.PhoneNumberID, "phone-number-id", "", "the business number written to (default: the one of the message replied to, else the first, and the window opens with every number)")
+		fs.StringVar(&m.Type, "type", "text", "what the customer sends (see above)")
+		fs.StringVar(&m.Text, "text", "", "the message text; the caption of an image, video or document; an order's text")
+		fs.StringVar(&file, "file", "", "the file of a media message; its type comes from the extension")
+		fs.Func("latitude", "a location's latitude, e.g. 37.4847", coord(&m.Latitude))
+		fs.Func("longitude", "a location's longitude, e.g. -122.1477", coord(&m.Longitude))
+		fs.StringVar(&m.LocationName, "location-name", "", "a location's name")
+		fs.StringVar(&m.Address, "address", "", "a location's address")
+		fs.StringVar(&m.ContactName, "contact-name", "", "the name on a shared contact card")
+		fs.StringVar(&m.ContactPhone, "contact-phone", "", "the number on a shared contact card")
+		fs.StringVar(&m.ReplyTo, "reply-to", "", "the message id (wamid) answered or quoted")
+		fs.StringVar(&m.Button, "button", "", "the button tapped: a reply button's id, or a quick reply's payload or text")
+		fs.StringVar(&m.Row, "row", "", "the id of the list row chosen")
+		fs.StringVar(&m.ReactTo, "react-to", "", "the message id (wamid) reacted to")
+		fs.StringVar(&m.Emoji, "emoji", "", "the reaction's emoji; none removes the reaction")
+		fs.Func("product", "an item of an order: ID[:QUANTITY[:PRICE[:CURRENCY]]]; repeat it for several", func(v string) error {
+			p, err := parseProduct(v)
+			m.Products = append(m.Products, p)
+			return err
+		})
 	}
 	cfg, pos, err := parse(cmd, args[1:], getenv, s.out)
 	if err != nil {
@@ -178,10 +236,23 @@ func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
 	if len(pos) > 0 {
 		return usagef("sandbox inbound: unexpected argument %q", pos[0])
 	}
-	if from == "" || text == "" {
-		return usagef("sandbox inbound: --from and --text are required")
+	if m.Type == "text" && (m.From == "" || m.Text == "") {
+		return usagef("sandbox inbound: --from and --text are required (or another --type; see whatsapp-mcp sandbox inbound --help)")
 	}
-	body, _ := json.Marshal(map[string]string{"from": from, "text": text, "name": name, "phone_number_id": phoneID})
+	if file != "" {
+		if m.File, err = os.ReadFile(file); err != nil {
+			return usagef("sandbox inbound: --file: %v", err)
+		}
+		m.Filename = filepath.Base(file)
+	}
+	// What needs no conversation is checked here, before anything is sent.
+	if err := m.Check(); err != nil {
+		return usagef("sandbox inbound: %v (see whatsapp-mcp sandbox inbound --help)", err)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
 	u := strings.TrimSuffix(cfg.SandboxURL, "/") + "/sandbox/inbound"
 	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -219,4 +290,28 @@ func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
 	out.WriteByte('\n')
 	_, err = s.out.Write(out.Bytes())
 	return err
+}
+
+// parseProduct reads --product ID[:QUANTITY[:PRICE[:CURRENCY]]].
+func parseProduct(v string) (sandbox.OrderProduct, error) {
+	parts := strings.Split(v, ":")
+	p := sandbox.OrderProduct{ProductRetailerID: parts[0]}
+	if len(parts) > 4 {
+		return p, fmt.Errorf("%q: want ID[:QUANTITY[:PRICE[:CURRENCY]]]", v)
+	}
+	var err error
+	if len(parts) > 1 {
+		if p.Quantity, err = strconv.Atoi(parts[1]); err != nil || p.Quantity < 1 {
+			return p, fmt.Errorf("%q: the quantity must be a whole number of at least 1", v)
+		}
+	}
+	if len(parts) > 2 {
+		if p.ItemPrice, err = strconv.ParseFloat(parts[2], 64); err != nil {
+			return p, fmt.Errorf("%q: the price must be a number, e.g. 9.99", v)
+		}
+	}
+	if len(parts) > 3 {
+		p.Currency = strings.ToUpper(parts[3])
+	}
+	return p, nil
 }

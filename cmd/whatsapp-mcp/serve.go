@@ -174,7 +174,8 @@ func (a *app) sandboxBanner(w io.Writer, mcpURL, inboundBase string) {
 	if a.cfg.LogFormat == "json" {
 		a.log.Info("sandbox: an emulated WhatsApp Cloud API runs inside this process; nothing leaves this machine",
 			"mcp", mcpURL, "graph", a.sbURL+"/"+a.cfg.APIVersion, "waba_id", sandbox.WABAID,
-			"phone_number_ids", []string{sandbox.PhoneNumberID, sandbox.PhoneNumberID2}, "inbound_url", inboundBase)
+			"phone_number_ids", []string{sandbox.PhoneNumberID, sandbox.PhoneNumberID2}, "inbound_url", inboundBase,
+			"inbound_help", "whatsapp-mcp sandbox inbound --help")
 		return
 	}
 	printSandboxBanner(w, mcpURL, a.sbURL, inboundBase, a.cfg.APIVersion)
@@ -193,11 +194,14 @@ func printSandboxBanner(w io.Writer, mcpURL, emulatorURL, inboundBase, version s
   │                   %s  (+1 555-078-3882)
 `, mcpURL, emulatorURL, version, sandbox.DefaultToken, sandbox.WABAID, sandbox.PhoneNumberID, sandbox.PhoneNumberID2)
 	if inboundBase != "" {
-		fmt.Fprintf(w, `  │ Webhook:          %s/webhook (statuses land in the event store)
+		fmt.Fprintf(w, `  │ Webhook:          %s/webhook (statuses and customer messages land in the event store)
   │
   │ Free-form messages reach a customer only within 24 h of their last message;
   │ simulate a customer writing first with:
   │   whatsapp-mcp sandbox inbound --url %s --from +16505551234 --text "Hi"
+  │ and other kinds with --type: image --file photo.jpg (also video, voice, document,
+  │   sticker), location --latitude 37.48 --longitude -122.15, reaction --react-to <wamid>
+  │   --emoji 👍, button_reply --reply-to <wamid> --button <id> (list_reply: --row <id>)
 `, inboundBase, inboundBase)
 	}
 	fmt.Fprint(w, "  └\n\n")
