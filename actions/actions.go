@@ -1,5 +1,6 @@
-// Package actions declares the nineteen WHATSAPP_* actions of the catalog,
-// one file per API area: messages.go, media.go, templates.go, account.go.
+// Package actions declares the WHATSAPP_* actions of the catalog that call
+// Meta, one file per API area: messages.go, media.go, templates.go,
+// account.go, and conversations.go (mark as read, reactions).
 // Each tool is one tools.Def value carrying its name, title, description,
 // toolset, annotations, input type and handler.
 package actions
@@ -9,7 +10,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
@@ -19,6 +22,9 @@ const (
 	ToolsetMedia     = "media"
 	ToolsetTemplates = "templates"
 	ToolsetAccount   = "account"
+	// ToolsetConversations is shared with the conversation tools that read
+	// the store (package conversations).
+	ToolsetConversations = conversations.Toolset
 )
 
 // Instruction hints (tools.Def.Hints): the rules several tools share are
@@ -58,6 +64,16 @@ type Window interface {
 	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
 }
 
+// Store is what the actions use of the webhook store (a store.Store has it
+// all): the sends record what Meta accepted, so a conversation's history
+// shows both sides; WHATSAPP_MARK_AS_READ keeps the inbox's unread counts;
+// WHATSAPP_GET_TEMPLATE_STATUS reads the template status webhooks.
+type Store interface {
+	Save(ctx context.Context, b store.Batch) (newStatuses, newInbound int, err error)
+	MarkRead(ctx context.Context, phoneNumberID, messageID string) (c store.Conversation, ok bool, err error)
+	LatestChange(ctx context.Context, field, subject string) (c store.Change, ok bool, err error)
+}
+
 // Deps is what the actions need from the outside world.
 type Deps struct {
 	Graph *graph.Client
@@ -79,6 +95,9 @@ type Deps struct {
 	Phones tools.PhonePolicy
 	// Window, when set, lets sends warn about the 24-hour window.
 	Window Window
+	// Store, when set, is the webhook store (see Store); without one,
+	// nothing is recorded and the tools answer from Meta alone.
+	Store Store
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -130,6 +149,16 @@ func All(d *Deps) []tools.Tool {
 		sendReply(d),
 		sendTemplateMessage(d),
 		uploadMedia(d),
+	}
+}
+
+// ConversationActions returns the actions of the conversations toolset,
+// in catalog order: they act at Meta on a conversation the webhook store
+// keeps (package conversations serves the reading).
+func ConversationActions(d *Deps) []tools.Tool {
+	return []tools.Tool{
+		markAsRead(d),
+		sendReaction(d),
 	}
 }
 

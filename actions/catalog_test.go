@@ -70,6 +70,11 @@ var catalogSpec = []struct {
 		[]string{"★to_number:string", "★phone_number_id:string", "★template_name:string", "language_code:string", "components:array"}, func() any { return new(actions.SendTemplateInput) }},
 	{"WHATSAPP_UPLOAD_MEDIA", actions.ToolsetMedia,
 		[]string{"★phone_number_id:string", "★media_type:string", "★file_to_upload:object"}, func() any { return new(actions.UploadMediaInput) }},
+	// The conversation actions (actions.ConversationActions).
+	{"WHATSAPP_MARK_AS_READ", actions.ToolsetConversations,
+		[]string{"★phone_number_id:string", "★message_id:string", "typing_indicator:boolean"}, func() any { return new(actions.MarkReadInput) }},
+	{"WHATSAPP_SEND_REACTION", actions.ToolsetConversations,
+		[]string{"★to_number:string", "★phone_number_id:string", "★message_id:string", "★emoji:string"}, func() any { return new(actions.SendReactionInput) }},
 }
 
 type schemaDoc struct {
@@ -137,10 +142,10 @@ func validateJSON(t *testing.T, what string, s *jsonschema.Schema, instance []by
 }
 
 func TestCatalogNames(t *testing.T) {
-	all := actions.All(&actions.Deps{})
-	if len(all) != 19 {
-		t.Fatalf("%d tools, want 19", len(all))
+	if n, m := len(actions.All(&actions.Deps{})), len(actions.ConversationActions(&actions.Deps{})); n != 19 || m != 2 {
+		t.Fatalf("%d tools in All and %d conversation actions, want 19 and 2", n, m)
 	}
+	all := allTools(&actions.Deps{})
 	var got, want []string
 	seen := map[string]bool{}
 	for _, tl := range all {
@@ -154,6 +159,7 @@ func TestCatalogNames(t *testing.T) {
 		want = append(want, c.name)
 	}
 	sort.Strings(got)
+	sort.Strings(want)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("tool names:\n got  %v\n want %v", got, want)
 	}
@@ -161,7 +167,7 @@ func TestCatalogNames(t *testing.T) {
 
 func TestCatalogDeclarations(t *testing.T) {
 	byName := map[string]tools.Tool{}
-	for _, tl := range actions.All(&actions.Deps{}) {
+	for _, tl := range allTools(&actions.Deps{}) {
 		byName[tl.Name] = tl
 	}
 	known := map[string]bool{"WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER": true, "WHATSAPP_MEDIA_DIR": true,
@@ -176,7 +182,11 @@ func TestCatalogDeclarations(t *testing.T) {
 			if strings.TrimSpace(tl.Title) == "" || len(tl.Description) < 40 {
 				t.Errorf("title %q / description %q too thin", tl.Title, tl.Description)
 			}
-			if tl.Toolset != c.toolset || !slices.ContainsFunc(catalog.About.Toolsets, func(ts tools.Toolset) bool { return ts.Name == tl.Toolset }) {
+			// The conversations toolset is declared with the conversation
+			// tools of its own package; catalog's TestToolsets checks it.
+			declared := c.toolset == actions.ToolsetConversations ||
+				slices.ContainsFunc(catalog.About.Toolsets, func(ts tools.Toolset) bool { return ts.Name == tl.Toolset })
+			if tl.Toolset != c.toolset || !declared {
 				t.Errorf("toolset %q, want %q (a toolset of catalog.About)", tl.Toolset, c.toolset)
 			}
 			a := tl.Annotations
@@ -188,6 +198,10 @@ func TestCatalogDeclarations(t *testing.T) {
 			case c.name == "WHATSAPP_DELETE_MESSAGE_TEMPLATE":
 				if a.ReadOnly || !a.Destructive {
 					t.Errorf("delete annotations %+v", a)
+				}
+			case c.name == "WHATSAPP_MARK_AS_READ":
+				if a.ReadOnly || a.Destructive || !a.Idempotent {
+					t.Errorf("mark-as-read annotations %+v: a write, destroying nothing, the same when repeated", a)
 				}
 			default:
 				if a.ReadOnly || a.Destructive || a.Idempotent {
@@ -341,6 +355,9 @@ func TestCatalogDescriptions(t *testing.T) {
 		"WHATSAPP_GET_MEDIA":               {"5 minutes"},
 		"WHATSAPP_DELETE_MESSAGE_TEMPLATE": {"Permanently"},
 		"WHATSAPP_GET_PHONE_NUMBERS":       {"phone_number_id"},
+		"WHATSAPP_MARK_AS_READ":            {"every earlier", "25 s", "only when a reply follows"},
+		"WHATSAPP_SEND_REACTION":           {"one emoji", `""`, "24-hour"},
+		"WHATSAPP_GET_TEMPLATE_STATUS":     {"webhook_update"},
 	}
 	hints := map[string][]string{
 		"WHATSAPP_SEND_MESSAGE":          {"131047", "WHATSAPP_SEND_TEMPLATE_MESSAGE", "+16505551234", "WHATSAPP_GET_PHONE_NUMBERS"},
@@ -348,8 +365,10 @@ func TestCatalogDescriptions(t *testing.T) {
 		"WHATSAPP_SEND_TEMPLATE_MESSAGE": {"131047", "WHATSAPP_GET_MESSAGE_TEMPLATES"},
 		"WHATSAPP_UPLOAD_MEDIA":          {"≤100 MB"},
 		"WHATSAPP_GET_PHONE_NUMBERS":     {"paging.cursors.after"},
+		"WHATSAPP_SEND_REACTION":         {"131047"},
+		"WHATSAPP_MARK_AS_READ":          {"WHATSAPP_GET_PHONE_NUMBERS"},
 	}
-	for _, tl := range actions.All(&actions.Deps{}) {
+	for _, tl := range allTools(&actions.Deps{}) {
 		for _, w := range want[tl.Name] {
 			if !strings.Contains(tl.Description, w) {
 				t.Errorf("%s description lacks %q", tl.Name, w)

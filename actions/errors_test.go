@@ -7,8 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 )
 
 // TestWABARequired: the four WABA-keyed tools say what to configure and
@@ -174,7 +175,8 @@ func (w *fakeWindow) LastInbound(ctx context.Context, phoneNumberID, waID string
 func TestWindowWarning(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	freeForm := []string{"WHATSAPP_SEND_MESSAGE", "WHATSAPP_SEND_REPLY", "WHATSAPP_SEND_MEDIA", "WHATSAPP_SEND_MEDIA_BY_ID",
-		"WHATSAPP_SEND_LOCATION", "WHATSAPP_SEND_CONTACTS", "WHATSAPP_SEND_INTERACTIVE_BUTTONS", "WHATSAPP_SEND_INTERACTIVE_LIST"}
+		"WHATSAPP_SEND_LOCATION", "WHATSAPP_SEND_CONTACTS", "WHATSAPP_SEND_INTERACTIVE_BUTTONS", "WHATSAPP_SEND_INTERACTIVE_LIST",
+		"WHATSAPP_SEND_REACTION"}
 	tests := []struct {
 		name   string
 		window *fakeWindow // nil: no store

@@ -57,13 +57,19 @@ func metaError(code, subcode int) string {
 }
 
 // sendAnswer is Meta's answer to a send: it echoes the recipient; template
-// sends get a pacing status.
+// sends get a pacing status. A read receipt, sent on the same edge, gets
+// Meta's {"success":true}.
 func sendAnswer(w http.ResponseWriter, r *http.Request) {
 	var m struct {
-		To   string `json:"to"`
-		Type string `json:"type"`
+		To     string `json:"to"`
+		Type   string `json:"type"`
+		Status string `json:"status"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&m)
+	if m.Status == "read" {
+		graphtest.WriteJSON(w, 200, `{"success":true}`)
+		return
+	}
 	status := ""
 	if m.Type == "template" {
 		status = `,"message_status":"accepted"`
@@ -86,7 +92,7 @@ func (f *fakeGraph) mediaInfoJSON(id string) string {
 		f.mediaURL(), f.mediaSHA(), len(f.media), id)
 }
 
-// defaults installs the happy answers for every call the nineteen tools make.
+// defaults installs the happy answers for every call the tools make.
 func (f *fakeGraph) defaults() {
 	f.Route("POST "+sendPath, sendAnswer)
 	f.Route("POST /v25.0/"+pnID+"/media", graphtest.Reply(200, `{"id":"1037543291543636"}`))
@@ -119,16 +125,22 @@ func newDeps(t *testing.T, f *fakeGraph) *actions.Deps {
 		Now: func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }}
 }
 
-// built caches actions.All per Deps: reflecting nineteen schemas for every
-// call is what makes the race detector slow. Tools read *Deps at call time,
-// so later changes to the Deps still apply.
+// allTools is every action: the nineteen of All and the conversation
+// actions.
+func allTools(d *actions.Deps) []tools.Tool {
+	return append(actions.All(d), actions.ConversationActions(d)...)
+}
+
+// built caches allTools per Deps: reflecting every schema for every call is
+// what makes the race detector slow. Tools read *Deps at call time, so
+// later changes to the Deps still apply.
 var built sync.Map // *actions.Deps → []tools.Tool
 
 func findTool(t *testing.T, d *actions.Deps, name string) tools.Tool {
 	t.Helper()
 	all, ok := built.Load(d)
 	if !ok {
-		all, _ = built.LoadOrStore(d, actions.All(d))
+		all, _ = built.LoadOrStore(d, allTools(d))
 	}
 	for _, tl := range all.([]tools.Tool) {
 		if tl.Name == name {

@@ -2,11 +2,14 @@ package actions
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
@@ -84,7 +87,42 @@ func (d *Deps) dispatch(ctx context.Context, r Recipient, m *graph.Message, free
 	if len(res.Contacts) > 0 {
 		out.WaID = res.Contacts[0].WaID
 	}
+	d.record(ctx, r, m, out)
 	return out, nil
+}
+
+// recordTimeout bounds recording a sent message: it runs after Meta
+// accepted the message, even when the caller has given up waiting.
+const recordTimeout = 5 * time.Second
+
+// record keeps a message Meta accepted in the store, so the conversation's
+// history shows what we said next to what the customer said
+// (docs/cloud-api.md#conversations-store). Meta has sent it, so a store
+// failure only warns.
+func (d *Deps) record(ctx context.Context, r Recipient, m *graph.Message, out *SendResult) {
+	if d.Store == nil || out.MessageID == "" {
+		return
+	}
+	// m is what SendMessage encoded (it set messaging_product and
+	// recipient_type): encoding it again gives the bytes sent, and cannot
+	// fail where that did not.
+	raw, _ := json.Marshal(m)
+	msg := store.OutboundMessage{PhoneNumberID: r.PhoneNumberID, MessageID: out.MessageID, To: out.WaID,
+		Timestamp: d.now().Unix(), Source: store.SourceAPI, Raw: raw}
+	if msg.To == "" {
+		msg.To = strings.TrimPrefix(r.ToNumber, "+")
+	}
+	if len(out.Contacts) > 0 {
+		msg.UserID = out.Contacts[0].UserID
+	}
+	msg.Type, msg.Text, msg.ContextID = conversations.ExtractOutbound(raw)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if _, _, err := d.Store.Save(ctx, store.Batch{Outbound: []store.OutboundMessage{msg}}); err != nil {
+		// The cause stays out of the result: a database error may name
+		// the database.
+		tools.Warn(ctx, "Meta accepted message %s, but this server's store could not record it: the conversation history may miss it.", out.MessageID)
+	}
 }
 
 // warnOutsideWindow warns (it does not block: the store may not have seen

@@ -14,7 +14,7 @@ import (
 // the schema does not fails here, and so does a new tag nobody mapped.
 func TestSchemaSaysEveryRule(t *testing.T) {
 	byName := map[string][]byte{}
-	for _, tl := range actions.All(&actions.Deps{}) {
+	for _, tl := range allTools(&actions.Deps{}) {
 		byName[tl.Name] = tl.InputSchema
 	}
 	total := 0

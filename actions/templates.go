@@ -2,9 +2,13 @@ package actions
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/invopop/jsonschema"
@@ -328,6 +332,15 @@ type TemplateSummary struct {
 type TemplateStatusInput struct {
 	TemplateID string `json:"template_id" validate:"required,graphid"`
 	Fields     string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"e.g. status,quality_score; default id,name,language,category,status,rejected_reason."`
+	FromStore  bool   `json:"from_store,omitempty" jsonschema_description:"Only the latest status webhook stored here; Meta is not asked."`
+}
+
+// Check: fields name what Meta is asked for, and from_store asks nothing.
+func (in *TemplateStatusInput) Check() []tools.FieldError {
+	if in.FromStore && in.Fields != "" {
+		return []tools.FieldError{{Field: "fields", Rule: "is what Meta is asked for, and from_store asks Meta nothing: leave out one of them"}}
+	}
+	return nil
 }
 
 // TemplateStatus is data of WHATSAPP_GET_TEMPLATE_STATUS.
@@ -338,6 +351,91 @@ type TemplateStatus struct {
 	Category       string `json:"category,omitempty"`
 	Status         string `json:"status,omitempty" jsonschema_description:"APPROVED, PENDING, REJECTED, PAUSED, DISABLED, IN_APPEAL, PENDING_DELETION, DELETED, LIMIT_EXCEEDED or ARCHIVED"`
 	RejectedReason string `json:"rejected_reason,omitempty"`
+	// WebhookUpdate is not Meta's: the store's latest status webhook.
+	WebhookUpdate *TemplateUpdate `json:"webhook_update,omitempty" jsonschema_description:"The latest status webhook this server received"`
+}
+
+// TemplateUpdate is a message_template_status_update webhook as stored
+// (docs/cloud-api.md#other-webhook-fields).
+type TemplateUpdate struct {
+	Event      string `json:"event"`
+	Reason     string `json:"reason,omitempty"`
+	ReceivedAt string `json:"received_at"`
+}
+
+// fieldTemplateStatus is the webhook field of template status changes; the
+// store keys them by message_template_id.
+const fieldTemplateStatus = "message_template_status_update"
+
+// templateStatuses are the values of a template's status; a webhook event
+// outside them (FLAGGED, REINSTATED, UNARCHIVED, LOCKED) is no status to
+// compare with Meta's (docs/cloud-api.md#the-catalog).
+var templateStatuses = strings.Fields("APPROVED PENDING REJECTED PAUSED DISABLED IN_APPEAL PENDING_DELETION DELETED LIMIT_EXCEEDED ARCHIVED")
+
+// templateUpdate reads the store's latest status webhook of a template,
+// with the name and language it carries; ok is false when there is none.
+func (d *Deps) templateUpdate(ctx context.Context, templateID string) (u *TemplateUpdate, name, language string, ok bool, err error) {
+	c, ok, err := d.Store.LatestChange(ctx, fieldTemplateStatus, templateID)
+	if err != nil || !ok {
+		return nil, "", "", false, err
+	}
+	var v struct {
+		Event    string `json:"event"`
+		Reason   string `json:"reason"`
+		Name     string `json:"message_template_name"`
+		Language string `json:"message_template_language"`
+	}
+	if err := json.Unmarshal(c.Raw, &v); err != nil {
+		return nil, "", "", false, fmt.Errorf("the stored status webhook of template %s is not the JSON Meta sends: %w", templateID, err)
+	}
+	return &TemplateUpdate{Event: v.Event, Reason: v.Reason, ReceivedAt: c.ReceivedAt.UTC().Format(time.RFC3339)}, v.Name, v.Language, true, nil
+}
+
+// templateStatusFromStore is WHATSAPP_GET_TEMPLATE_STATUS with from_store:
+// the store's latest status webhook, no Graph call.
+func (d *Deps) templateStatusFromStore(ctx context.Context, templateID string) (graph.Object, error) {
+	u, name, language, ok, err := d.templateUpdate(ctx, templateID)
+	if err != nil {
+		// The cause stays out of the result: a database error may name the
+		// database.
+		return nil, errors.New("this server's webhook store could not be read; call again without from_store to ask Meta")
+	}
+	obj := graph.Object{"id": templateID}
+	if !ok {
+		tools.Warn(ctx, "This server has received no status webhook for template %s (Meta sends one when its status changes, to a webhook subscribed to %s); call again without from_store to ask Meta.", templateID, fieldTemplateStatus)
+		return obj, nil
+	}
+	obj["webhook_update"] = u
+	if name != "" {
+		obj["name"] = name
+	}
+	if language != "" {
+		obj["language"] = language
+	}
+	return obj, nil
+}
+
+// withTemplateUpdate adds the store's latest status webhook to Meta's
+// answer, and warns when the two disagree: Meta's answer has no time, so
+// either may be the newer.
+func (d *Deps) withTemplateUpdate(ctx context.Context, templateID string, obj graph.Object) {
+	if d.Store == nil {
+		return
+	}
+	u, _, _, ok, err := d.templateUpdate(ctx, templateID)
+	if err != nil {
+		tools.Warn(ctx, "This server's webhook store could not be read, so no status webhook of this template is shown.")
+		return
+	}
+	if !ok {
+		return
+	}
+	obj["webhook_update"] = u
+	status, _ := obj["status"].(string)
+	if status != "" && u.Event != status && slices.Contains(templateStatuses, u.Event) {
+		tools.Warn(ctx, "Meta answers status %s, but the latest status webhook this server received (at %s) says %s: a change may not have reached one of them yet; ask again in a few minutes if it matters.",
+			status, u.ReceivedAt, u.Event)
+	}
 }
 
 func getTemplateStatus(d *Deps) tools.Tool {
@@ -346,17 +444,30 @@ func getTemplateStatus(d *Deps) tools.Tool {
 		Title:   "Get a template's review status",
 		Toolset: ToolsetTemplates,
 		Description: "Read a template's review status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED...) and rejection reason: " +
-			"only APPROVED ones can be sent, and review takes up to 24 hours.",
+			"only APPROVED ones can be sent, and review takes up to 24 hours. webhook_update is the latest status webhook received, if any.",
 		Annotations: readOnly,
 		Example:     `{"template_id":"1252715608684590"}`,
 		Data:        TemplateStatus{},
+		Prepare: func(ctx context.Context, in *TemplateStatusInput) []tools.FieldError {
+			if in.FromStore && d.Store == nil {
+				return []tools.FieldError{{Field: "from_store", Rule: "needs this server's webhook store, and none is configured: leave it out to ask Meta"}}
+			}
+			return nil
+		},
 		Handler: func(ctx context.Context, in *TemplateStatusInput) (graph.Object, error) {
+			if in.FromStore {
+				return d.templateStatusFromStore(ctx, in.TemplateID)
+			}
 			fields := splitFields(in.Fields, "id,name,language,category,status,rejected_reason")
 			if !contains(fields, "status") {
 				fields = append(fields, "status")
 			}
 			obj, _, err := d.Graph.GetObject(ctx, in.TemplateID, fields)
-			return obj, err
+			if err != nil {
+				return nil, err
+			}
+			d.withTemplateUpdate(ctx, in.TemplateID, obj)
+			return obj, nil
 		},
 	})
 }

@@ -47,6 +47,8 @@ var bases = map[string]string{
 	"WHATSAPP_GET_BUSINESS_PROFILE":     `{"phone_number_id":"` + pnID + `"}`,
 	"WHATSAPP_GET_MEDIA":                `{"media_id":"` + mediaID + `"}`,
 	"WHATSAPP_GET_MEDIA_INFO":           `{"media_id":"` + mediaID + `"}`,
+	"WHATSAPP_MARK_AS_READ":             `{"phone_number_id":"` + pnID + `","message_id":"` + wamid + `"}`,
+	"WHATSAPP_SEND_REACTION":            `{` + recipient + `,"message_id":"` + wamid + `","emoji":"👍"}`,
 }
 
 func buttons(n int) string {

@@ -6,7 +6,10 @@
 package catalog
 
 import (
+	"time"
+
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
@@ -31,15 +34,25 @@ var toolsets = []tools.Toolset{
 	{Name: actions.ToolsetTemplates, Description: "Create, list, inspect and delete message templates."},
 	{Name: actions.ToolsetAccount, Description: "Read the business account: phone numbers and business profiles."},
 	{Name: triggers.ToolsetStatus, Description: "Message delivery statuses (sent, delivered, read, failed) received from Meta's webhook."},
+	{Name: conversations.Toolset, Description: "Two-way conversations: wait for customer messages, the inbox, history, search, mark as read, reactions."},
 }
 
 // Tools assembles every tool of the product in catalog order: the nineteen
-// actions, then the status tools. Every surface (MCP, REST, the `tools`
-// command, schemas/, the README) is built from this one list. st may be nil
-// (listing the catalog, stdio without a store): the status tools then
-// answer with their configuration error.
+// actions, the status tools, then the conversation tools. Every surface
+// (MCP, REST, the `tools` command, schemas/, the README) is built from this
+// one list. st may be nil (listing the catalog, stdio without a store): the
+// tools that read the store then answer with their configuration error.
 func Tools(d *actions.Deps, st store.Store) []tools.Tool {
-	return append(actions.All(d), triggers.Tools(st)...)
+	cat := append(actions.All(d), triggers.Tools(st)...)
+	cat = append(cat, triggers.InboundTools(st, d.Phones)...)
+	cat = append(cat, conversations.Tools(st, d.Phones, d.Now)...)
+	return append(cat, actions.ConversationActions(d)...)
+}
+
+// Resources are the MCP resources of the product: each conversation, read
+// like WHATSAPP_GET_CONVERSATION and notified when it changes.
+func Resources(st store.Store, now func() time.Time) []tools.ResourceTemplate {
+	return conversations.Resources(st, now)
 }
 
 // Declarations is the catalog for reading, not calling (schemas/, the

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -25,6 +26,7 @@ type Message struct {
 	Contacts         []Contact       `json:"contacts,omitempty"`
 	Interactive      *Interactive    `json:"interactive,omitempty"`
 	Template         *Template       `json:"template,omitempty"`
+	Reaction         *Reaction       `json:"reaction,omitempty"`
 	// BizOpaqueCallbackData is echoed back in status webhooks (≤512 chars).
 	BizOpaqueCallbackData string `json:"biz_opaque_callback_data,omitempty"`
 }
@@ -211,6 +213,13 @@ type DateTime struct {
 	FallbackValue string `json:"fallback_value"`
 }
 
+// Reaction is an emoji reaction to a message (docs/cloud-api.md#reactions).
+// Emoji is always sent: an empty one removes the business's reaction.
+type Reaction struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
+}
+
 // MessageResponse is the answer to a send: accepted, not yet delivered.
 type MessageResponse struct {
 	MessagingProduct string            `json:"messaging_product"`
@@ -237,6 +246,10 @@ type ResponseMessage struct {
 //
 // https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 func (c *Client) SendMessage(ctx context.Context, phoneNumberID string, m *Message) (*MessageResponse, *Response, error) {
+	if m.Reaction != nil && m.Context != nil {
+		// Meta refuses a reaction that quotes (docs/cloud-api.md#reactions).
+		return nil, nil, errors.New("graph: a reaction cannot carry a context (reply); nothing was sent")
+	}
 	m.MessagingProduct = "whatsapp"
 	if m.RecipientType == "" {
 		m.RecipientType = "individual"
@@ -252,4 +265,48 @@ func (c *Client) SendMessage(ctx context.Context, phoneNumberID string, m *Messa
 		return nil, resp, err
 	}
 	return out, resp, nil
+}
+
+// readReceipt is the body that marks an inbound message read: a status
+// sent on the messages edge, not a message.
+type readReceipt struct {
+	MessagingProduct string           `json:"messaging_product"`
+	Status           string           `json:"status"`
+	MessageID        string           `json:"message_id"`
+	TypingIndicator  *typingIndicator `json:"typing_indicator,omitempty"`
+}
+
+type typingIndicator struct {
+	Type string `json:"type"`
+}
+
+// MarkRead marks the customer's message messageID read, and with it every
+// earlier message of the conversation (docs/cloud-api.md#mark-as-read).
+// With typing, the customer also sees the typing indicator until the
+// business replies or 25 seconds pass (docs/cloud-api.md#typing-indicator).
+// It is a write, retried like a send.
+//
+// https://developers.facebook.com/docs/whatsapp/cloud-api/guides/mark-message-as-read
+// https://developers.facebook.com/documentation/business-messaging/whatsapp/typing-indicators/
+func (c *Client) MarkRead(ctx context.Context, phoneNumberID, messageID string, typing bool) (bool, *Response, error) {
+	if messageID == "" {
+		return false, nil, errors.New("graph: MarkRead needs the id of the message to mark; nothing was sent")
+	}
+	rr := readReceipt{MessagingProduct: "whatsapp", Status: "read", MessageID: messageID}
+	if typing {
+		rr.TypingIndicator = &typingIndicator{Type: "text"}
+	}
+	body, err := json.Marshal(rr)
+	if err != nil {
+		return false, nil, err
+	}
+	var out struct {
+		Success bool `json:"success"`
+	}
+	resp, err := c.do(ctx, &request{method: http.MethodPost, path: url.PathEscape(phoneNumberID) + "/messages",
+		body: body, contentType: "application/json"}, &out)
+	if err != nil {
+		return false, resp, err
+	}
+	return out.Success, resp, nil
 }

@@ -223,6 +223,8 @@ type sandboxEnv struct {
 	catalog []tools.Tool
 	sb      *sandbox.Sandbox
 	store   store.Store
+	// inboundID is the message the customer wrote (samples).
+	inboundID string
 }
 
 // unreachable is the examples' recipient: the sandbox accepts sends to it
@@ -255,10 +257,14 @@ func newSandboxEnv(t *testing.T, cfg sandbox.Config) *sandboxEnv {
 	return &sandboxEnv{catalog: catalog.Tools(deps, st), sb: sb, store: st}
 }
 
-// withoutStore is the catalog with the status tools built without a store.
+// withoutStore is the catalog with the tools that read the store (closed
+// world) built without one.
 func (e *sandboxEnv) withoutStore() []tools.Tool {
 	out := append([]tools.Tool(nil), e.catalog...)
-	for _, nostore := range triggers.Tools(nil) {
+	for _, nostore := range catalog.Tools(&actions.Deps{}, nil) {
+		if nostore.Annotations.OpenWorld {
+			continue
+		}
 		for i := range out {
 			if out[i].Name == nostore.Name {
 				out[i] = nostore
@@ -340,6 +346,42 @@ var samples = map[string]sample{
 		id, _ := dataMap(got["WHATSAPP_SEND_MESSAGE"])["message_id"].(string)
 		e.waitStatus(t, id, "failed")
 	}},
+	// The conversation tools read what a customer wrote: the trigger's
+	// patch has the sandbox's customer write first, and the others follow.
+	"WHATSAPP_MESSAGE_RECEIVED_TRIGGER": {patch: func(t *testing.T, e *sandboxEnv, _ map[string]any, _ map[string]tools.Result) {
+		e.inbound(t, "Where is my refund? Order 1234")
+	}},
+	"WHATSAPP_LIST_CONVERSATIONS": {after: []string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER"}},
+	"WHATSAPP_GET_CONVERSATION":   {after: []string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER", "WHATSAPP_SEND_REPLY"}},
+	"WHATSAPP_SEARCH_MESSAGES":    {after: []string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER"}},
+	"WHATSAPP_MARK_AS_READ": {after: []string{"WHATSAPP_LIST_CONVERSATIONS", "WHATSAPP_GET_CONVERSATION", "WHATSAPP_SEARCH_MESSAGES"},
+		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) { in["message_id"] = e.inboundID }},
+	"WHATSAPP_SEND_REACTION": {after: []string{"WHATSAPP_MARK_AS_READ"},
+		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) { in["message_id"] = e.inboundID }},
+}
+
+// inbound has the examples' customer write text to the examples' business
+// number and waits until the webhook has stored it.
+func (e *sandboxEnv) inbound(t *testing.T, text string) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := e.sb.Inbound(ctx, sandbox.PhoneNumberID, "+16505551234", "Ana", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		msgs, _, err := e.store.Inbound(ctx, store.InboundQuery{PhoneNumberID: sandbox.PhoneNumberID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.MessageID == id {
+				e.inboundID = id
+				return
+			}
+		}
+	}
+	t.Fatalf("the inbound message %s never reached the store", id)
 }
 
 // TestSampleOutputsValidate runs every tool against the sandbox (its
@@ -398,6 +440,12 @@ func TestSampleOutputsValidate(t *testing.T) {
 
 	if ev, _ := dataMap(got["WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER"])["events"].([]any); len(ev) == 0 {
 		t.Errorf("the trigger's sample has no events, so its event schema is not exercised: %s", got["WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER"].JSON())
+	}
+	for name, key := range map[string]string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER": "events", "WHATSAPP_LIST_CONVERSATIONS": "conversations",
+		"WHATSAPP_GET_CONVERSATION": "messages", "WHATSAPP_SEARCH_MESSAGES": "messages"} {
+		if items, _ := dataMap(got[name])[key].([]any); len(items) == 0 {
+			t.Errorf("the sample of %s has no %s, so their schema is not exercised: %s", name, key, got[name].JSON())
+		}
 	}
 	for _, tool := range catalog {
 		t.Run(tool.Name, func(t *testing.T) {

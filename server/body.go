@@ -217,9 +217,14 @@ func (s *Server) mcpBodies(next http.Handler) http.Handler {
 			// A tool call's arguments are set aside too: mcp-go would read
 			// them five times over (and into a map nothing reads) before
 			// the handler decodes them.
-			if method, name, args, rest, err := splitCall(body); err == nil && method == string(mcp.MethodToolsCall) && name != "" && len(args) > 0 {
+			method, name, args, rest, err := splitCall(body)
+			switch {
+			case err == nil && method == string(mcp.MethodToolsCall) && name != "" && len(args) > 0:
 				r = r.WithContext(context.WithValue(r.Context(), argumentsKey{}, &setAside{name: name, args: args}))
 				body = rest
+			case err == nil && needsRPCFix(method):
+				ctx, fix := withRPCFix(r.Context())
+				r, w = r.WithContext(ctx), &fixWriter{ResponseWriter: w, fix: fix}
 			}
 			pass(body)
 			return

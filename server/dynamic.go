@@ -106,6 +106,17 @@ func (d *dynamic) listed(ctx context.Context, name string) bool {
 	return d.enabled[sessionID(ctx)][set]
 }
 
+// setOn reports whether the session of ctx serves the toolset: it enabled
+// it, or starts with a tool of it.
+func (d *dynamic) setOn(ctx context.Context, set string) bool {
+	if slices.ContainsFunc(d.members[set], func(name string) bool { return d.start[name] }) {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.enabled[sessionID(ctx)][set]
+}
+
 // filter is mcp-go's tool filter: tools/list shows, and tools/call reaches,
 // only what the session has enabled.
 func (d *dynamic) filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
@@ -217,6 +228,9 @@ func (d *dynamic) discoveryTools(s *Server) []tools.Tool {
 				// session (in-process calls) there is no one to tell.
 				if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationToolsListChanged), nil); err != nil {
 					s.log.Debug("toolset enabled, but the client could not be told its tool list changed", "toolset", set, "error", err)
+				}
+				if s.res.hasToolset(set) {
+					s.res.listChanged(ctx)
 				}
 			}
 			return &EnabledData{Toolset: set, Tools: d.members[set], Already: already}, nil

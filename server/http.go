@@ -62,7 +62,11 @@ func (s *Server) streamable() *mcpserver.StreamableHTTPServer {
 // Like http.ServeMux, it panics on a pattern that conflicts with another.
 func (s *Server) HTTPHandler(extra ...Route) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", s.protect(s.mcpBodies(s.streamable())))
+	var mcpHandler http.Handler = s.streamable()
+	if s.res != nil && s.res.subs != nil {
+		mcpHandler = s.res.subs.countPOSTs(mcpHandler)
+	}
+	mux.Handle("/mcp", s.protect(s.mcpBodies(mcpHandler)))
 	mux.HandleFunc("/healthz", healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	for _, rt := range extra {

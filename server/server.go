@@ -104,12 +104,20 @@ type Options struct {
 	// every surface (metrics): the tool, its envelope and how long it took.
 	// It must be quick and safe for concurrent use.
 	OnCall func(tool string, res tools.Result, d time.Duration)
+
+	// Resources are the MCP resource templates served beside the tools
+	// (resources/templates/list, resources/read, resources/list and
+	// resources/subscribe; see NotifyResourceUpdated). Each is served while
+	// its toolset is: while a tool of it is enabled, or, with Dynamic, in
+	// the sessions that enabled it. None: no resources capability.
+	Resources []tools.ResourceTemplate
 }
 
 // Server is the MCP server for one catalog and one set of filters.
 type Server struct {
 	mcp      *mcpserver.MCPServer
-	dyn      *dynamic // nil unless Options.Dynamic
+	dyn      *dynamic   // nil unless Options.Dynamic
+	res      *resources // nil unless a resource template is served
 	enabled  []tools.Tool
 	byName   map[string]tools.Tool // enabled only
 	disabled map[string]string     // name -> why it is disabled
@@ -197,6 +205,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	for _, t := range sel.enabled {
 		s.byName[t.Name] = t
 	}
+	if s.res, err = newResources(s, catalog, opts.Resources, sel); err != nil {
+		return nil, err
+	}
 	for _, w := range sel.warnings {
 		log.Warn(w)
 	}
@@ -205,16 +216,24 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	}
 
 	hooks := &mcpserver.Hooks{}
-	if len(s.disabled) > 0 || dyn != nil {
+	subscribing := s.res != nil && s.res.subs != nil
+	if len(s.disabled) > 0 || dyn != nil || subscribing {
 		// Filtered tools are not registered, so mcp-go alone would answer
 		// "tool 'X' not found". This hook answers first (a JSON-RPC error,
 		// code -32600), saying the tool exists but this server's
 		// configuration disabled it and why, or, with dynamic toolsets,
 		// which toolset to enable, so neither the model nor the operator
-		// goes looking for a typo.
+		// goes looking for a typo. mcp-go accepts a subscription to any
+		// URI; this refuses one no resource has, which would never be
+		// notified.
 		hooks.AddOnRequestInitialization(func(ctx context.Context, _ any, message any) error {
-			name, ok := toolCallName(message)
-			if !ok {
+			method, name, uri, ok := requestHead(message)
+			switch {
+			case !ok:
+				return nil
+			case method == string(mcp.MethodResourcesSubscribe) && subscribing:
+				return s.res.refuseSubscribe(ctx, uri)
+			case method != string(mcp.MethodToolsCall):
 				return nil
 			}
 			if why, off := s.disabled[name]; off {
@@ -231,6 +250,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 		mcpserver.WithToolCapabilities(dyn != nil),
 		mcpserver.WithLogging(),
 		mcpserver.WithHooks(hooks),
+	}
+	if s.res != nil {
+		serverOpts = append(serverOpts, s.res.options(hooks)...)
 	}
 	if dyn != nil {
 		hooks.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) { dyn.forget(cs.SessionID()) })
@@ -254,6 +276,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 		regs = append(regs, mcpserver.ServerTool{Tool: mcpTool(t), Handler: s.handler(t)})
 	}
 	s.mcp.AddTools(regs...)
+	if s.res != nil {
+		s.res.register()
+	}
 	return s, nil
 }
 
@@ -279,22 +304,24 @@ func mcpTool(t tools.Tool) mcp.Tool {
 	return mt
 }
 
-// toolCallName extracts params.name from a raw tools/call request.
-func toolCallName(message any) (string, bool) {
+// requestHead extracts the method, params.name (tools/call) and params.uri
+// (resources/*) of a raw request.
+func requestHead(message any) (method, name, uri string, ok bool) {
 	raw, ok := message.(json.RawMessage)
 	if !ok {
-		return "", false
+		return "", "", "", false
 	}
 	var m struct {
 		Method string `json:"method"`
 		Params struct {
 			Name string `json:"name"`
+			URI  string `json:"uri"`
 		} `json:"params"`
 	}
-	if json.Unmarshal(raw, &m) != nil || m.Method != string(mcp.MethodToolsCall) {
-		return "", false
+	if json.Unmarshal(raw, &m) != nil {
+		return "", "", "", false
 	}
-	return m.Params.Name, true
+	return m.Method, m.Params.Name, m.Params.URI, true
 }
 
 // MCP returns the underlying mcp-go server (in-process clients, tests).

@@ -181,10 +181,14 @@ func (c *stdioConn) dispatch(line []byte) {
 		c.runCall(j)
 		return
 	}
+	ctx := c.ctx
+	if needsRPCFix(head.Method) {
+		ctx, _ = withRPCFix(ctx)
+	}
 	c.others.add()
 	go func() {
 		defer c.others.done()
-		c.answer(c.ctx, id, msg)
+		c.answer(ctx, id, msg)
 	}()
 }
 
@@ -274,6 +278,9 @@ func (c *stdioConn) answer(ctx context.Context, id json.RawMessage, msg []byte) 
 		}
 	}()
 	if resp := c.srv.mcp.HandleMessage(ctx, msg); resp != nil {
+		if f := rpcFixOf(ctx); f != nil {
+			resp = f.apply(resp)
+		}
 		c.w.send(resp)
 	}
 }

@@ -40,12 +40,13 @@ var errClosed = errors.New("the store is closed")
 type saveReq struct {
 	ctx   context.Context
 	b     Batch
-	stmts []stmt          // its inserts: b.Statuses, then b.Inbound
+	stmts []stmt          // its inserts, in sqlStore.inserts' order
 	done  chan saveResult // buffered (1): the writer never waits for a caller
 }
 
 type saveResult struct {
 	newStatuses, newInbound int
+	fresh                   []bool // by statement: it stored a new row
 	err                     error
 }
 
@@ -157,7 +158,7 @@ func (c *committer) take(group []*saveReq) (_ []*saveReq, full bool) {
 	return group, rest > 0
 }
 
-func (r *saveReq) events() int { return len(r.b.Statuses) + len(r.b.Inbound) }
+func (r *saveReq) events() int { return r.b.size() }
 
 // grow waits up to c.linger for group to reach want Saves (or fill up).
 func (c *committer) grow(group []*saveReq, want int) []*saveReq {

@@ -40,3 +40,10 @@ func SQLitePragmas(s Store) (journalMode string, synchronous int, err error) {
 	err = w.QueryRow(`PRAGMA synchronous`).Scan(&synchronous)
 	return journalMode, synchronous, err
 }
+
+// WithSchemaVersion makes Open migrate only up to version v (an older
+// store, as an older release left it) and return a store that can only be
+// closed.
+func WithSchemaVersion(v int) Option {
+	return func(o *options) { o.schemaVersion = v }
+}

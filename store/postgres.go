@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -17,17 +19,20 @@ import (
 
 // pgMigrations are applied in order, each once; append, never edit.
 var pgMigrations = [][]string{
-	1: schemaV1(columnTypes{
-		// CACHE 1 (the default, spelled out): with a per-session cache, two
-		// sessions would hand out interleaved blocks of ids and Seq would no
-		// longer follow commit order even under the save lock.
-		seq:  "bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY",
-		text: "text",
-		int:  "bigint",
-		raw:  "json", // json, not jsonb: keeps Meta's bytes exactly
-		time: "timestamptz",
-	}),
+	1: schemaV1(pgTypes),
 	2: {healthTable("integer", "timestamptz")},
+	3: append(schemaV3(pgTypes), pgV3()...),
+}
+
+var pgTypes = columnTypes{
+	// CACHE 1 (the default, spelled out): with a per-session cache, two
+	// sessions would hand out interleaved blocks of ids and Seq would no
+	// longer follow commit order even under the save lock.
+	seq:  "bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY",
+	text: "text",
+	int:  "bigint",
+	raw:  "json", // json, not jsonb: keeps Meta's bytes exactly
+	time: "timestamptz",
 }
 
 // pgDialect is how PostgreSQL spells what sqlStore asks.
@@ -60,6 +65,60 @@ var pgDialect = dialect{
 		ORDER BY phone_number_id, seq LIMIT $3`,
 	byPhoneStatus: `WHERE phone_number_id = $1 AND (status, seq) > ($2, $3) AND status <= $2
 		ORDER BY status, seq LIMIT $4`,
+	// Row comparisons as in byPhone, for the same reason: the order asked
+	// is one only the read's own index yields, from the cursor.
+	conv: convDialect{
+		inboundAll: `WHERE direction = 'in' AND (phone_number_id, seq) > ({p}, {a}) AND phone_number_id <= {p}
+			ORDER BY phone_number_id, seq LIMIT {l}`,
+		inboundType: `WHERE direction = 'in' AND phone_number_id = {p} AND (type, seq) > ({k}, {a}) AND type <= {k}
+			ORDER BY type, seq LIMIT {l}`,
+		inboundCustomer: `WHERE direction = 'in' AND phone_number_id = {p} AND (customer, seq) > ({k}, {a})
+			AND customer <= {k}{types} ORDER BY customer, seq LIMIT {l}`,
+		// The inbox is the one read written with an equality on the
+		// number: no other index yields last_seq's order, and the range
+		// form's generic estimate (a handful of rows) would have the
+		// planner read every conversation of the number and sort them.
+		inbox: `{join}WHERE c.phone_number_id = {p} AND c.last_seq < {b}{open}
+			ORDER BY c.last_seq DESC LIMIT {l}`,
+		inboxUnread: `{join}WHERE c.phone_number_id = {p} AND c.unread > 0 AND c.last_seq < {b}{open}
+			ORDER BY c.last_seq DESC LIMIT {l}`,
+		// The matches are collected through the GIN index first
+		// (MATERIALIZED: a fence the planner cannot see through), then
+		// the newest taken. Without the fence, a generic plan walks the
+		// primary key from the newest message, testing each row's text:
+		// a read of the whole table for a rare word. The number's lexeme
+		// is built in SQL, quoted as a tsquery lexeme; the words are
+		// searchArg's. A query whose words all vanish in the parser finds
+		// nothing (not every message of the number).
+		search: `WITH hits AS MATERIALIZED (
+				SELECT seq FROM wa_messages
+				WHERE ` + pgSearchVector + ` @@ (to_tsquery('simple', ` + pgFold("{w}") + `) &&
+					('''#' || replace(replace({p}, '\', '\\'), '''', '''''') || '''')::tsquery)
+				AND numnode(to_tsquery('simple', ` + pgFold("{w}") + `)) > 0
+				AND phone_number_id = {p} AND seq < {b}{customer})
+			SELECT {cols} FROM hits h JOIN wa_messages m ON m.seq = h.seq
+			ORDER BY m.seq DESC LIMIT {l}`,
+		// Spelled so that no index serves it: the conversation's index
+		// would test the text of every message of a long conversation.
+		searchCustomer: ` AND customer || '' = {c}`,
+		searchArg:      tsQuery,
+		changesField:   `WHERE (field, seq) > ({f}, {a}) AND field <= {f} ORDER BY field, seq LIMIT {l}`,
+		changesSubject: `WHERE field = {f} AND (subject, seq) > ({s}, {a}) AND subject <= {s} ORDER BY subject, seq LIMIT {l}`,
+		latestChange: `WHERE field = {f} AND (subject, seq) <= ({s}, 9223372036854775807) AND subject >= {s}
+			ORDER BY subject DESC, seq DESC LIMIT 1`,
+		notifySetup: `SELECT set_config('wa.instance', $1, true)`,
+	},
+}
+
+// tsQuery is the to_tsquery input of a search's words: each a prefix
+// (":*"), all required. The words hold only letters, digits and marks
+// (searchWords), none of them tsquery syntax.
+func tsQuery(_ string, words []string) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = w + ":*"
+	}
+	return strings.Join(parts, " & ")
 }
 
 func pgParam(n int) string { return "$" + strconv.Itoa(n) }
@@ -69,6 +128,7 @@ type pgEngine struct {
 	// Advisory lock keys, derived from the schema so that stores in different
 	// schemas of one database (tests, tenants) do not wait on each other.
 	saveLock, migrateLock int64
+	channel               string // where the trigger announces messages (listen)
 }
 
 func openPostgres(ctx context.Context, dsn string, opt options) (_ Store, err error) {
@@ -106,7 +166,8 @@ func openPostgres(ctx context.Context, dsn string, opt options) (_ Store, err er
 	if schema == nil {
 		return nil, errors.New("store: postgres: no schema to create tables in (does the search_path schema exist?)")
 	}
-	e := &pgEngine{pool: pool, saveLock: lockKey("save", *schema), migrateLock: lockKey("migrate", *schema)}
+	e := &pgEngine{pool: pool, saveLock: lockKey("save", *schema), migrateLock: lockKey("migrate", *schema),
+		channel: noticeChannel(*schema)}
 	return newSQLStore(ctx, e, pgDialect, opt)
 }
 
@@ -175,6 +236,8 @@ func (e *pgEngine) explain(ctx context.Context, query string, args []any) ([]str
 			values[i] = `'` + strings.ReplaceAll(v, `'`, `''`) + `'`
 		case int, int64:
 			values[i] = fmt.Sprint(v)
+		case time.Time:
+			values[i] = `'` + v.Format(time.RFC3339Nano) + `'`
 		default:
 			return nil, fmt.Errorf("explain: argument of type %T", a)
 		}
@@ -204,13 +267,63 @@ func (e *pgEngine) explain(ctx context.Context, query string, args []any) ([]str
 }
 
 func (e *pgEngine) analyze(ctx context.Context) error {
-	_, err := e.pool.Exec(ctx, `ANALYZE wa_status_events, wa_inbound_messages`)
+	_, err := e.pool.Exec(ctx, `ANALYZE wa_status_events, wa_messages, wa_conversations, wa_changes`)
 	return err
 }
 
 func (e *pgEngine) close() error {
 	e.pool.Close()
 	return nil
+}
+
+// listen holds one connection of its own LISTENing on the schema's channel
+// (the one pgV3's trigger notifies), and connects again after a failure,
+// waiting longer each time up to maxListenBackoff. Notices sent while it is
+// not connected are lost to it: a notice only wakes a reader, whose cursor
+// still finds the messages.
+func (e *pgEngine) listen(ctx context.Context, deliver func(payload string), ready func()) {
+	wait := minListenBackoff
+	for ctx.Err() == nil {
+		heard := e.listenOnce(ctx, deliver, ready)
+		if heard {
+			wait = minListenBackoff
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxListenBackoff)
+	}
+}
+
+const minListenBackoff, maxListenBackoff = 100 * time.Millisecond, 5 * time.Second
+
+// listenOnce connects, LISTENs and delivers until the connection or ctx
+// ends; connected says whether it got as far as listening.
+func (e *pgEngine) listenOnce(ctx context.Context, deliver func(payload string), ready func()) (connected bool) {
+	conn, err := pgx.ConnectConfig(ctx, e.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{e.channel}.Sanitize()); err != nil {
+		return false
+	}
+	ready()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true
+		}
+		deliver(n.Payload)
+	}
+}
+
+// noticeChannel is the channel pgV3's trigger notifies for the tables of
+// schema: 'wa_messages_' || left(md5(schema), 16).
+func noticeChannel(schema string) string {
+	sum := md5.Sum([]byte(schema))
+	return "wa_messages_" + hex.EncodeToString(sum[:])[:16]
 }
 
 type pgTx struct{ t pgx.Tx }
@@ -222,6 +335,10 @@ func (t pgTx) exec(ctx context.Context, query string, args ...any) error {
 
 func (t pgTx) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	return t.t.QueryRow(ctx, query, args...).Scan(dest...)
+}
+
+func (t pgTx) query(ctx context.Context, query string, args []any) (rows, error) {
+	return t.t.Query(ctx, query, args...)
 }
 
 // execAll sends every statement in one pipelined round trip; the server still

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,20 +19,24 @@ import (
 
 // sqliteMigrations are applied in order, each once; append, never edit.
 var sqliteMigrations = [][]string{
-	1: schemaV1(columnTypes{
-		seq:  "INTEGER PRIMARY KEY AUTOINCREMENT", // AUTOINCREMENT: never reuse a Seq, even after deletes
-		text: "TEXT",
-		int:  "INTEGER",
-		raw:  "TEXT",
-		time: "INTEGER", // unix nanoseconds
-	}),
+	1: schemaV1(sqliteTypes),
 	2: {healthTable("INTEGER", "INTEGER")},
+	3: append(schemaV3(sqliteTypes), sqliteV3()...),
+}
+
+var sqliteTypes = columnTypes{
+	seq:  "INTEGER PRIMARY KEY AUTOINCREMENT", // AUTOINCREMENT: never reuse a Seq, even after deletes
+	text: "TEXT",
+	int:  "INTEGER",
+	raw:  "TEXT",
+	time: "INTEGER", // unix nanoseconds
 }
 
 // sqliteDialect is how SQLite spells what sqlStore asks.
 var sqliteDialect = dialect{
-	param:      func(int) string { return "?" },
-	rawParam:   func(int) string { return "?" },
+	// ?NNN: a statement may name a parameter twice (sqlStore.bind).
+	param:      sqliteParam,
+	rawParam:   sqliteParam,
 	timeArg:    func(t time.Time) any { return t.UnixNano() },
 	appliedAt:  func(t time.Time) any { return t.Unix() },
 	rawColumn:  "raw",
@@ -59,6 +64,46 @@ var sqliteDialect = dialect{
 	byPhone: `INDEXED BY wa_status_events_phone WHERE phone_number_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 	byPhoneStatus: `INDEXED BY wa_status_events_phone_status WHERE phone_number_id = ? AND status = ? AND seq > ?
 		ORDER BY seq LIMIT ?`,
+	// INDEXED BY, as byPhone: each read keeps to the index of its shape
+	// whatever the statistics say.
+	conv: convDialect{
+		inboundAll: `INDEXED BY wa_messages_in WHERE direction = 'in' AND phone_number_id = {p} AND seq > {a}
+			ORDER BY seq LIMIT {l}`,
+		inboundType: `INDEXED BY wa_messages_in_type WHERE direction = 'in' AND phone_number_id = {p} AND type = {k}
+			AND seq > {a} ORDER BY seq LIMIT {l}`,
+		inboundCustomer: `INDEXED BY wa_messages_in_customer WHERE direction = 'in' AND phone_number_id = {p}
+			AND customer = {k} AND seq > {a}{types} ORDER BY seq LIMIT {l}`,
+		inbox: `INDEXED BY wa_conversations_inbox{join}WHERE c.phone_number_id = {p} AND c.last_seq < {b}{open}
+			ORDER BY c.last_seq DESC LIMIT {l}`,
+		inboxUnread: `INDEXED BY wa_conversations_unread{join}WHERE c.phone_number_id = {p} AND c.unread > 0
+			AND c.last_seq < {b}{open} ORDER BY c.last_seq DESC LIMIT {l}`,
+		historyIndex: `INDEXED BY wa_messages_conversation `,
+		// The full-text table drives (CROSS JOIN fixes the order),
+		// newest first (FTS5 walks its matches in rowid order), so the
+		// LIMIT stops it.
+		search: `SELECT {cols} FROM wa_messages_fts f CROSS JOIN wa_messages m ON m.seq = f.rowid
+			WHERE wa_messages_fts MATCH {w} AND f.rowid < {b} AND m.phone_number_id = {p}{customer}
+			ORDER BY f.rowid DESC LIMIT {l}`,
+		searchArg:      fts5Query,
+		searchCustomer: ` AND m.customer = {c}`,
+		changesField:   `INDEXED BY wa_changes_field WHERE field = {f} AND seq > {a} ORDER BY seq LIMIT {l}`,
+		changesSubject: `INDEXED BY wa_changes_subject WHERE field = {f} AND subject = {s} AND seq > {a} ORDER BY seq LIMIT {l}`,
+		latestChange:   `INDEXED BY wa_changes_subject WHERE field = {f} AND subject = {s} ORDER BY seq DESC LIMIT 1`,
+	},
+}
+
+func sqliteParam(n int) string { return "?" + strconv.Itoa(n) }
+
+// fts5Query is the MATCH expression of a search: the number's token, and
+// each word as a prefix, quoted (an FTS5 string: only '"' is special, and
+// doubled), so nothing a user types is FTS5 syntax.
+func fts5Query(phone string, words []string) string {
+	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = q(w) + "*"
+	}
+	return "phone_number_id : " + q(phone) + " AND text : (" + strings.Join(parts, " AND ") + ")"
 }
 
 type sqliteEngine struct {
@@ -365,6 +410,14 @@ func (t *sqliteTx) exec(ctx context.Context, query string, args ...any) error {
 
 func (t *sqliteTx) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	return t.t.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+func (t *sqliteTx) query(ctx context.Context, query string, args []any) (rows, error) {
+	r, err := t.t.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
 }
 
 // execAll runs the statements one by one, the prepared ones as such.

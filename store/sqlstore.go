@@ -18,14 +18,17 @@ type sqlStore struct {
 	d   dialect
 	opt options
 
-	insStatus, insInbound string // the two INSERTs of Save, in d's spelling
-	statusColumns         string // the SELECT list queryStatuses scans
+	insStatus     string // Save's INSERT of a status, in d's spelling
+	statusColumns string // the SELECT list queryStatuses scans
 	// byFilter holds the Statuses SELECTs, by filterShape.
-	byFilter    [filterShapes]string
-	lastInbound string // LastInbound's SELECT
+	byFilter [filterShapes]string
+	conv     convStmts  // the conversation store's statements (messages.go)
+	prune    pruneStmts // Prune's (prune.go)
+	instance string     // this store's id in its notices to other stores (listen.go)
 
 	commits *committer    // Save's queue and writer (group commit)
 	inbound *inboundCache // LastInbound's answers
+	listen  listeners     // Listen's (listen.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -61,6 +64,8 @@ type engine interface {
 type tx interface {
 	exec(ctx context.Context, query string, args ...any) error
 	queryRow(ctx context.Context, query string, args []any, dest ...any) error
+	// query runs a statement that returns rows, in the transaction.
+	query(ctx context.Context, query string, args []any) (rows, error)
 	// execAll runs stmts in order and returns how many rows each changed. On
 	// failure it returns an *execError naming the statement that failed.
 	execAll(ctx context.Context, stmts []stmt) (changed []int64, err error)
@@ -114,6 +119,7 @@ type dialect struct {
 	// reads at most Limit rows whatever the number's share of the table.
 	// Parameters: the number, (the status,) the cursor, the limit.
 	byPhone, byPhoneStatus string
+	conv                   convDialect // the conversation store's (messages.go)
 }
 
 // filterShape is the combination of filters of a Query: one SELECT each, not
@@ -188,22 +194,22 @@ func newSQLStore(ctx context.Context, eng engine, d dialect, opt options) (*sqlS
 		filterPhone:       from + d.byPhone,
 		filterPhoneStatus: from + d.byPhoneStatus,
 	}
-	s.lastInbound = `SELECT ts, received_at FROM wa_inbound_messages
-		WHERE phone_number_id = ` + d.param(1) + ` AND from_wa_id = ` + d.param(2) + ` ORDER BY ts DESC, seq DESC LIMIT 1`
 	s.insStatus = `INSERT INTO wa_status_events
 		(waba_id, phone_number_id, display_phone_number, message_id, status, ts, recipient_id, raw, received_at)
 		VALUES (` + s.params(1, 7) + `, ` + d.rawParam(8) + `, ` + d.param(9) + `)
 		ON CONFLICT (message_id, status) DO NOTHING`
-	s.insInbound = `INSERT INTO wa_inbound_messages
-		(phone_number_id, message_id, from_wa_id, type, ts, raw, received_at)
-		VALUES (` + s.params(1, 5) + `, ` + d.rawParam(6) + `, ` + d.param(7) + `)
-		ON CONFLICT (message_id) DO NOTHING`
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	if err := eng.prepare(ctx, []string{s.insStatus, s.insInbound}, append(s.byFilter[:], s.lastInbound)); err != nil {
+	if opt.schemaVersion > 0 {
+		return s, nil // a test's older schema, only to be closed
+	}
+	writes, reads := s.initConversations()
+	s.initPrune()
+	if err := eng.prepare(ctx, append(writes, s.insStatus), append(reads, s.byFilter[:]...)); err != nil {
 		return nil, fmt.Errorf("store: preparing: %w", err)
 	}
+	s.instance = newInstanceID()
 	ttl := LastInboundTTL
 	if opt.inboundTTL != 0 {
 		ttl = opt.inboundTTL
@@ -244,7 +250,11 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrating: %w", err)
 	}
 	record := `INSERT INTO wa_schema_migrations (version, applied_at) VALUES (` + s.params(1, 2) + `)`
-	for v := current + 1; v < len(s.d.migrations); v++ {
+	last := len(s.d.migrations) - 1
+	if s.opt.schemaVersion > 0 {
+		last = s.opt.schemaVersion
+	}
+	for v := current + 1; v <= last; v++ {
 		for _, q := range s.d.migrations[v] {
 			if err := tx.exec(ctx, q); err != nil {
 				return fmt.Errorf("store: migration %d: %w", v, err)
@@ -269,7 +279,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 // for the first and a duplicate for the second, as if they had run one
 // after the other.
 func (s *sqlStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error) {
-	if len(b.Statuses) == 0 && len(b.Inbound) == 0 {
+	if len(b.Statuses) == 0 && len(b.Inbound) == 0 && len(b.Outbound) == 0 && len(b.Changes) == 0 {
 		return 0, 0, nil
 	}
 	// The statements are built here, before queueing, to keep the share
@@ -288,20 +298,30 @@ func (s *sqlStore) Save(ctx context.Context, b Batch) (newStatuses, newInbound i
 	}
 }
 
-// inserts are the statements that store b: its statuses, then its inbound
-// messages, with now as the arrival time of events that have none.
+// inserts are the statements that store b: its statuses, its inbound
+// messages, its outbound ones, then its changes (saveError and
+// commitGroup count on that order), with now as the arrival time of
+// events that have none.
 func (s *sqlStore) inserts(b Batch, now time.Time) []stmt {
-	stmts := make([]stmt, 0, len(b.Statuses)+len(b.Inbound))
+	stmts := make([]stmt, 0, b.size())
 	for _, e := range b.Statuses {
 		stmts = append(stmts, stmt{s.insStatus, []any{e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber, e.MessageID,
 			e.Status, e.Timestamp, e.RecipientID, rawOrNil(e.Raw), s.d.timeArg(receivedAt(e.ReceivedAt, now))}})
 	}
 	for _, m := range b.Inbound {
-		stmts = append(stmts, stmt{s.insInbound, []any{m.PhoneNumberID, m.MessageID, digits(m.From), m.Type,
-			m.Timestamp, rawOrNil(m.Raw), s.d.timeArg(receivedAt(m.ReceivedAt, now))}})
+		stmts = append(stmts, s.inboundStmt(m, now))
+	}
+	for _, m := range b.Outbound {
+		stmts = append(stmts, s.outboundStmt(m, now))
+	}
+	for _, c := range b.Changes {
+		stmts = append(stmts, s.changeStmt(c, now))
 	}
 	return stmts
 }
+
+// size is how many events b holds.
+func (b Batch) size() int { return len(b.Statuses) + len(b.Inbound) + len(b.Outbound) + len(b.Changes) }
 
 // writeGroup is the committer's write: it stores the group in one
 // transaction and answers every Save in it.
@@ -342,6 +362,7 @@ func (s *sqlStore) writeGroup(group []*saveReq) {
 		switch {
 		case err == nil:
 			s.invalidateInbound(live)
+			s.announce(live, results)
 			for i, r := range live {
 				r.done <- results[i]
 			}
@@ -371,7 +392,10 @@ func (s *sqlStore) commitGroup(ctx context.Context, group []*saveReq) (results [
 	if l, ok := s.eng.lock("save"); ok && !s.opt.noSaveLock {
 		stmts = append(stmts, l)
 	}
-	locks := len(stmts)
+	if q := s.d.conv.notifySetup; q != "" {
+		stmts = append(stmts, stmt{q, []any{s.instance}})
+	}
+	locks := len(stmts) // the statements before the inserts
 	for _, r := range group {
 		stmts = append(stmts, r.stmts...)
 	}
@@ -419,12 +443,14 @@ func (s *sqlStore) commitGroup(ctx context.Context, group []*saveReq) (results [
 	results = make([]saveResult, len(group))
 	changed = changed[locks:]
 	for k, r := range group {
+		results[k].fresh = make([]bool, len(r.stmts))
 		for i, c := range changed[:len(r.stmts)] {
+			results[k].fresh[i] = c > 0
 			switch {
 			case c == 0:
 			case i < len(r.b.Statuses):
 				results[k].newStatuses++
-			default:
+			case i < len(r.b.Statuses)+len(r.b.Inbound):
 				results[k].newInbound++
 			}
 		}
@@ -433,25 +459,36 @@ func (s *sqlStore) commitGroup(ctx context.Context, group []*saveReq) (results [
 	return results, -1, nil
 }
 
-// saveError names what the i-th insert of b, which failed, was storing: a
-// status, or (after them) an inbound message.
+// saveError names what the i-th insert of b (inserts' order), which
+// failed, was storing.
 func saveError(b Batch, i int, err error) error {
-	switch {
-	case i < len(b.Statuses):
+	if i < len(b.Statuses) {
 		e := b.Statuses[i]
 		return fmt.Errorf("store: save status %s/%s: %w", e.MessageID, e.Status, err)
-	default:
-		return fmt.Errorf("store: save inbound %s: %w", b.Inbound[i-len(b.Statuses)].MessageID, err)
 	}
+	if i -= len(b.Statuses); i < len(b.Inbound) {
+		return fmt.Errorf("store: save inbound %s: %w", b.Inbound[i].MessageID, err)
+	}
+	if i -= len(b.Inbound); i < len(b.Outbound) {
+		return fmt.Errorf("store: save outbound %s: %w", b.Outbound[i].MessageID, err)
+	}
+	c := b.Changes[i-len(b.Outbound)]
+	return fmt.Errorf("store: save change %s of %s: %w", c.Field, c.WABAID, err)
 }
 
 // invalidateInbound makes LastInbound read again the pairs whose inbound
-// messages the group stored.
+// messages the group stored, under each name LastInbound may have been
+// asked by: the wa_id, and the BSUID.
 func (s *sqlStore) invalidateInbound(group []*saveReq) {
 	var keys []inboundKey
 	for _, r := range group {
 		for _, m := range r.b.Inbound {
-			keys = append(keys, inboundKey{m.PhoneNumberID, digits(m.From)})
+			if wa := digits(m.From); wa != "" {
+				keys = append(keys, inboundKey{m.PhoneNumberID, wa})
+			}
+			if m.UserID != "" {
+				keys = append(keys, inboundKey{m.PhoneNumberID, m.UserID})
+			}
 		}
 	}
 	s.inbound.invalidate(keys)
@@ -530,30 +567,30 @@ func (s *sqlStore) History(ctx context.Context, messageIDs []string) (map[string
 }
 
 // LastInbound answers from its cache when it can (LastInboundTTL says why
-// that is safe) and from a prepared SELECT otherwise.
+// that is safe) and from the conversation's last_inbound_at otherwise,
+// which the database's trigger keeps (schema.go).
 func (s *sqlStore) LastInbound(ctx context.Context, phoneNumberID, waID string) (time.Time, bool, error) {
-	waID = digits(waID)
-	if waID == "" {
+	key := customerKey(waID)
+	if key == "" {
 		return time.Time{}, false, nil
 	}
-	k := inboundKey{phoneNumberID, waID}
+	k := inboundKey{phoneNumberID, key}
 	t, ok, hit, gen := s.inbound.get(k)
 	if hit {
 		return t, ok, nil
 	}
-	var (
-		ts   int64
-		recv storedTime
-	)
-	found, err := s.queryRow(ctx, s.lastInbound, []any{phoneNumberID, waID}, &ts, &recv)
+	cust, err := s.resolveCustomer(ctx, phoneNumberID, key)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: last inbound: %w", err)
 	}
-	if found {
-		t = inboundTime(ts, recv.t)
+	var at nullTime
+	found, err := s.queryRow(ctx, s.conv.lastInbound, []any{phoneNumberID, cust}, &at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: last inbound: %w", err)
 	}
-	s.inbound.put(k, t, found, gen)
-	return t, found, nil
+	found = found && !at.t.IsZero()
+	s.inbound.put(k, at.t, found, gen)
+	return at.t, found, nil
 }
 
 // healthTable is migration 2 in an engine's types: the one-row table Ping
@@ -587,7 +624,10 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 // Close first stops Save: new ones fail, queued ones are committed.
 func (s *sqlStore) Close() error {
 	s.closeOnce.Do(func() {
-		s.commits.close()
+		if s.commits != nil {
+			s.commits.close()
+		}
+		s.closeListener()
 		s.closeErr = s.eng.close()
 	})
 	return s.closeErr

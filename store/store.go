@@ -142,9 +142,10 @@ type Store interface {
 	History(ctx context.Context, messageIDs []string) (map[string][]StatusEvent, error)
 
 	// LastInbound returns when the customer (waID; only its digits count, so
-	// "+1 650-555-1234" works) last wrote to that business number: the
-	// message's own timestamp, or its arrival time if Meta sent none.
-	// ok is false if the customer was never seen.
+	// "+1 650-555-1234" works; or a BSUID) last wrote to that business
+	// number a message that opens the customer service window
+	// (WindowOpener): the message's own timestamp, or its arrival time if
+	// Meta sent none. ok is false if the customer never did.
 	LastInbound(ctx context.Context, phoneNumberID, waID string) (t time.Time, ok bool, err error)
 
 	// Inbound returns inbound messages with Seq > q.After, in Seq order, at
@@ -224,6 +225,9 @@ type options struct {
 	noSaveLock   bool
 	groupHook    func(saves int) error
 	inboundTTL   time.Duration
+	// schemaVersion > 0 migrates only up to that version and opens a
+	// store that can only be closed (the migration tests' older stores).
+	schemaVersion int
 }
 
 // DefaultMaxConns is how many database connections a store opens at most
@@ -372,12 +376,4 @@ func rawOrNil(raw json.RawMessage) any {
 		return nil
 	}
 	return string(raw)
-}
-
-// inboundTime is the customer's send time when Meta gave one, else arrival.
-func inboundTime(ts int64, received time.Time) time.Time {
-	if ts > 0 {
-		return time.Unix(ts, 0).UTC()
-	}
-	return received.UTC()
 }

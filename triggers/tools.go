@@ -1,15 +1,16 @@
 package triggers
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -38,21 +39,12 @@ var storeRead = tools.Annotations{ReadOnly: true, Destructive: false, Idempotent
 // EventTypeStatusUpdated is the event_type of every trigger event.
 const EventTypeStatusUpdated = "message_status_updated"
 
-// errNoStore is what every call answers when the server has no webhook store.
-var errNoStore = errors.New("no webhook store is configured on this server, so it has no message statuses: Meta never answers status queries, it only pushes statuses to a webhook. " +
-	"The operator must run the HTTP server (or stdio mode with --webhook-addr) with WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN set, " +
-	"and point Meta's webhook (App Dashboard > WhatsApp > Configuration, field `messages`) at <this server>/webhook; " +
-	"or start the server with --sandbox to try it against the built-in emulator. Retrying will not help until then")
+// errNoStore is what every call answers when the server has no webhook
+// store; storeError wraps the store's failures (both are shared with the
+// conversation tools).
+var errNoStore = conversations.ErrNoStore
 
-// storeError wraps a failure of the store for a model: it is on our side and
-// usually passes.
-type storeError struct{ err error }
-
-func (e *storeError) Error() string { return e.err.Error() }
-func (e *storeError) Unwrap() error { return e.err }
-func (e *storeError) Describe() string {
-	return "reading this server's webhook store failed (" + e.err.Error() + "); this is a problem on the server's side, not in your input: retry in a little while"
-}
+func storeError(err error) error { return &conversations.StoreError{Err: err} }
 
 // --- WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER ---------------------------------
 
@@ -84,44 +76,65 @@ func (in *StatusTriggerInput) Normalize() {
 // Check decodes the cursor; a cursor of another business number is refused,
 // since its position would skip that number's earlier events.
 func (in *StatusTriggerInput) Check() []tools.FieldError {
-	if in.Cursor == "" {
-		return nil
-	}
-	phone, after, ok := decodeCursor(in.Cursor)
-	if !ok {
-		return []tools.FieldError{{Field: "cursor", Rule: "is not a cursor returned by this tool; pass data.next_cursor of the previous call unchanged, or omit cursor to start from the oldest stored event"}}
-	}
-	if in.PhoneNumberID != "" && phone != in.PhoneNumberID {
-		return []tools.FieldError{{Field: "cursor", Rule: fmt.Sprintf("was returned for phone_number_id %s, not %s; keep one cursor per business number, or omit cursor to start from the oldest stored event", phone, in.PhoneNumberID)}}
-	}
+	after, errs := checkCursor(in.Cursor, cursorStatus, in.PhoneNumberID)
 	in.after = after
-	return nil
+	return errs
 }
 
-// The cursor is opaque to callers: base64url("v1:<phone_number_id>:<seq>"),
+// The cursor is opaque to callers: base64url("<kind>:<phone_number_id>:<seq>"),
 // where seq is the store's arrival sequence of the last event returned.
-// The version prefix leaves room to change the encoding without breaking
-// cursors that pollers keep across upgrades.
-const cursorVersion = "v1"
+// The kind is also a version: it leaves room to change the encoding
+// without breaking cursors that pollers keep across upgrades, and tells a
+// status cursor from a message cursor (their seqs count different things).
+const (
+	cursorStatus  = "v1" // WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER
+	cursorInbound = "m1" // WHATSAPP_MESSAGE_RECEIVED_TRIGGER
+)
 
-func encodeCursor(phoneNumberID string, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorVersion + ":" + phoneNumberID + ":" + strconv.FormatInt(seq, 10)))
+// cursorTools names the tool that returns each kind of cursor, for errors.
+var cursorTools = map[string]string{
+	cursorStatus:  "WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER",
+	cursorInbound: "WHATSAPP_MESSAGE_RECEIVED_TRIGGER",
 }
 
-func decodeCursor(c string) (phoneNumberID string, seq int64, ok bool) {
+func encodeCursor(kind, phoneNumberID string, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + phoneNumberID + ":" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string) (kind, phoneNumberID string, seq int64, ok bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
 	if err != nil {
-		return "", 0, false
+		return "", "", 0, false
 	}
 	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || parts[0] != cursorVersion || parts[1] == "" {
-		return "", 0, false
+	if len(parts) != 3 || cursorTools[parts[0]] == "" || parts[1] == "" {
+		return "", "", 0, false
 	}
 	seq, err = strconv.ParseInt(parts[2], 10, 64)
 	if err != nil || seq < 0 {
-		return "", 0, false
+		return "", "", 0, false
 	}
-	return parts[1], seq, true
+	return parts[0], parts[1], seq, true
+}
+
+// checkCursor reads the cursor input of a trigger whose cursors are of
+// kind, for business number phone: the position after which to read (0
+// for none), or why the cursor is refused.
+func checkCursor(cursor, kind, phone string) (after int64, errs []tools.FieldError) {
+	if cursor == "" {
+		return 0, nil
+	}
+	const restart = "or omit cursor to start from the oldest stored event"
+	got, cphone, after, ok := decodeCursor(cursor)
+	switch {
+	case !ok:
+		return 0, []tools.FieldError{{Field: "cursor", Rule: "is not a cursor returned by this tool; pass data.next_cursor of the previous call unchanged, " + restart}}
+	case got != kind:
+		return 0, []tools.FieldError{{Field: "cursor", Rule: fmt.Sprintf("was returned by %s, not this tool; keep one cursor per tool, %s", cursorTools[got], restart)}}
+	case phone != "" && cphone != phone:
+		return 0, []tools.FieldError{{Field: "cursor", Rule: fmt.Sprintf("was returned for phone_number_id %s, not %s; keep one cursor per business number, %s", cphone, phone, restart)}}
+	}
+	return after, nil
 }
 
 // StatusTriggerData is data of WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER.
@@ -149,16 +162,22 @@ type StatusEvent struct {
 // byte for byte. The output schema names the fields a model acts on; the
 // others (jsonschema:"-") are data all the same.
 type StatusUpdate struct {
-	MessageID              string          `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…) returned when the message was sent"`
-	Status                 string          `json:"status" jsonschema_description:"sent, delivered, read, played (voice message first played) or failed; other values Meta may add are passed through"`
-	Timestamp              string          `json:"timestamp,omitempty" jsonschema_description:"When the status changed, in unix seconds as a string (as Meta sends it); order by it, since webhooks arrive out of order"`
-	RecipientID            string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
-	RecipientType          string          `json:"recipient_type,omitempty" jsonschema:"-" jsonschema_description:"group for a group message; absent for one person"`
-	RecipientParticipantID string          `json:"recipient_participant_id,omitempty" jsonschema:"-" jsonschema_description:"Group messages: the group member this status is about"`
-	Errors                 json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"failed only: Meta's errors [{code, title, message, error_data:{details}, href}]. 131047 = free-form message outside the 24-hour customer-service window: send an approved template instead; 131026 = the number cannot receive it (not on WhatsApp, old app, or blocked the business); 131049 = Meta held back a marketing message; do not resend within 24 hours"`
-	Pricing                json.RawMessage `json:"pricing,omitempty" jsonschema:"-" jsonschema_description:"Meta's pricing object {billable, pricing_model, type, category}, sent with sent and one of delivered/read"`
-	Conversation           json.RawMessage `json:"conversation,omitempty" jsonschema:"-" jsonschema_description:"Meta's conversation object {id, expiration_timestamp, origin:{type}}; omitted by Graph API v24+ except in free entry-point windows"`
-	BizOpaqueCallbackData  string          `json:"biz_opaque_callback_data,omitempty" jsonschema_description:"The tracking string given when the message was sent, if any"`
+	MessageID              string `json:"message_id" jsonschema_description:"The WhatsApp message id (wamid.…) returned when the message was sent"`
+	Status                 string `json:"status" jsonschema_description:"sent, delivered, read, played (voice message first played) or failed; other values Meta may add are passed through"`
+	Timestamp              string `json:"timestamp,omitempty" jsonschema_description:"When the status changed, in unix seconds as a string (as Meta sends it); order by it, since webhooks arrive out of order"`
+	RecipientID            string `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
+	RecipientType          string `json:"recipient_type,omitempty" jsonschema:"-" jsonschema_description:"group for a group message; absent for one person"`
+	RecipientParticipantID string `json:"recipient_participant_id,omitempty" jsonschema:"-" jsonschema_description:"Group messages: the group member this status is about"`
+	// The business-scoped user ids (BSUID; docs/cloud-api.md#bsuid) of
+	// the recipient and, for a group, of the member.
+	RecipientUserID                  string          `json:"recipient_user_id,omitempty" jsonschema:"-"`
+	ParentRecipientUserID            string          `json:"parent_recipient_user_id,omitempty" jsonschema:"-"`
+	RecipientParticipantUserID       string          `json:"recipient_participant_user_id,omitempty" jsonschema:"-"`
+	RecipientParticipantParentUserID string          `json:"recipient_participant_parent_user_id,omitempty" jsonschema:"-"`
+	Errors                           json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"failed only: Meta's errors [{code, title, message, error_data:{details}, href}]. 131047 = free-form message outside the 24-hour customer-service window: send an approved template instead; 131026 = the number cannot receive it (not on WhatsApp, old app, or blocked the business); 131049 = Meta held back a marketing message; do not resend within 24 hours"`
+	Pricing                          json.RawMessage `json:"pricing,omitempty" jsonschema:"-" jsonschema_description:"Meta's pricing object {billable, pricing_model, type, category}, sent with sent and one of delivered/read"`
+	Conversation                     json.RawMessage `json:"conversation,omitempty" jsonschema:"-" jsonschema_description:"Meta's conversation object {id, expiration_timestamp, origin:{type}}; omitted by Graph API v24+ except in free entry-point windows"`
+	BizOpaqueCallbackData            string          `json:"biz_opaque_callback_data,omitempty" jsonschema_description:"The tracking string given when the message was sent, if any"`
 }
 
 // rawStatus reads the fields of a statuses[] element that StatusUpdate
@@ -169,10 +188,16 @@ type rawStatus struct {
 	RecipientID            *string         `json:"recipient_id"`
 	RecipientType          string          `json:"recipient_type"`
 	RecipientParticipantID string          `json:"recipient_participant_id"`
-	Errors                 json.RawMessage `json:"errors"`
-	Pricing                json.RawMessage `json:"pricing"`
-	Conversation           json.RawMessage `json:"conversation"`
-	BizOpaqueCallbackData  string          `json:"biz_opaque_callback_data"`
+	RecipientUserID        string          `json:"recipient_user_id"`
+	// Meta's pages spell the parent BSUID of a status both ways.
+	ParentRecipientUserID            string          `json:"parent_recipient_user_id"`
+	ParentUserID                     string          `json:"parent_user_id"`
+	RecipientParticipantUserID       string          `json:"recipient_participant_user_id"`
+	RecipientParticipantParentUserID string          `json:"recipient_participant_parent_user_id"`
+	Errors                           json.RawMessage `json:"errors"`
+	Pricing                          json.RawMessage `json:"pricing"`
+	Conversation                     json.RawMessage `json:"conversation"`
+	BizOpaqueCallbackData            string          `json:"biz_opaque_callback_data"`
 }
 
 // statusUpdate rebuilds the update from the stored event: Meta's raw element
@@ -194,6 +219,10 @@ func statusUpdate(e store.StatusEvent) StatusUpdate {
 	}
 	u.RecipientType = r.RecipientType
 	u.RecipientParticipantID = r.RecipientParticipantID
+	u.RecipientUserID = r.RecipientUserID
+	u.ParentRecipientUserID = cmp.Or(r.ParentRecipientUserID, r.ParentUserID)
+	u.RecipientParticipantUserID = r.RecipientParticipantUserID
+	u.RecipientParticipantParentUserID = r.RecipientParticipantParentUserID
 	u.Errors = present(r.Errors)
 	u.Pricing = present(r.Pricing)
 	u.Conversation = present(r.Conversation)
@@ -261,20 +290,28 @@ func statusTrigger(st store.Store) tools.Tool {
 			evs, next, err := st.Statuses(ctx, store.Query{
 				PhoneNumberID: in.PhoneNumberID, Status: in.StatusFilter, After: in.after, Limit: limit + 1})
 			if err != nil {
-				return nil, &storeError{err}
+				return nil, storeError(err)
 			}
-			out := &StatusTriggerData{Events: make([]StatusEvent, 0, min(len(evs), limit)), Interval: in.Interval}
-			if len(evs) > limit {
-				evs, out.HasMore = evs[:limit], true
-				next = evs[limit-1].Seq
-			}
+			out := &StatusTriggerData{Interval: in.Interval}
+			evs, next, out.HasMore = trimPage(evs, limit, next, func(e store.StatusEvent) int64 { return e.Seq })
+			out.Events = make([]StatusEvent, 0, len(evs))
 			for _, e := range evs {
 				out.Events = append(out.Events, triggerEvent(e))
 			}
-			out.NextCursor = encodeCursor(in.PhoneNumberID, max(next, in.after))
+			out.NextCursor = encodeCursor(cursorStatus, in.PhoneNumberID, max(next, in.after))
 			return out, nil
 		},
 	})
+}
+
+// trimPage cuts a page read with one row more than limit (the extra row
+// tells has_more without a second query) to limit rows, moving next, the
+// cursor's position, to the last row kept.
+func trimPage[T any](rows []T, limit int, next int64, seq func(T) int64) (page []T, newNext int64, hasMore bool) {
+	if len(rows) <= limit {
+		return rows, next, false
+	}
+	return rows[:limit], seq(rows[limit-1]), true
 }
 
 // --- WHATSAPP_GET_MESSAGE_STATUS ---------------------------------------------
@@ -299,17 +336,20 @@ type MessageStatusData struct {
 // MessageStatus is what the store knows about one message. Fields marked
 // jsonschema:"-" are left out of the output schema, not of data.
 type MessageStatus struct {
-	MessageID     string          `json:"message_id" jsonschema_description:"The id asked for"`
-	Known         bool            `json:"known" jsonschema_description:"Whether any status webhook was received for this message"`
-	Status        string          `json:"status,omitempty" jsonschema_description:"The most advanced status received: failed, then played, read, delivered, sent (not simply the last to arrive, since webhooks arrive out of order)"`
-	Delivered     bool            `json:"delivered" jsonschema_description:"Whether the message reached the phone: true after delivered, read or played (read implies delivered; Meta skips delivered when both happen at once)"`
-	Timestamp     string          `json:"timestamp,omitempty" jsonschema_description:"When that status happened, unix seconds as a string, as Meta sent it"`
-	UpdatedAt     string          `json:"updated_at,omitempty" jsonschema:"-" jsonschema_description:"The same instant in RFC 3339, UTC"`
-	RecipientID   string          `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
-	PhoneNumberID string          `json:"phone_number_id,omitempty" jsonschema:"-" jsonschema_description:"The business phone number id that sent it"`
-	Errors        json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"When failed: Meta's errors [{code, title, message, error_data:{details}, href}] as sent"`
-	History       []StatusChange  `json:"history,omitempty" jsonschema_description:"Every status received for this message, in arrival order"`
-	Note          string          `json:"note,omitempty" jsonschema_description:"What the answer means and what to do, for unknown or failed messages"`
+	MessageID   string `json:"message_id" jsonschema_description:"The id asked for"`
+	Known       bool   `json:"known" jsonschema_description:"Whether any status webhook was received for this message"`
+	Status      string `json:"status,omitempty" jsonschema_description:"The most advanced status received: failed, then played, read, delivered, sent (not simply the last to arrive, since webhooks arrive out of order)"`
+	Delivered   bool   `json:"delivered" jsonschema_description:"Whether the message reached the phone: true after delivered, read or played (read implies delivered; Meta skips delivered when both happen at once)"`
+	Timestamp   string `json:"timestamp,omitempty" jsonschema_description:"When that status happened, unix seconds as a string, as Meta sent it"`
+	UpdatedAt   string `json:"updated_at,omitempty" jsonschema:"-" jsonschema_description:"The same instant in RFC 3339, UTC"`
+	RecipientID string `json:"recipient_id,omitempty" jsonschema_description:"The recipient's WhatsApp id (phone number digits), or a group id"`
+	// The recipient's BSUIDs (docs/cloud-api.md#bsuid), when Meta sent them.
+	RecipientUserID       string          `json:"recipient_user_id,omitempty" jsonschema:"-"`
+	ParentRecipientUserID string          `json:"parent_recipient_user_id,omitempty" jsonschema:"-"`
+	PhoneNumberID         string          `json:"phone_number_id,omitempty" jsonschema:"-" jsonschema_description:"The business phone number id that sent it"`
+	Errors                json.RawMessage `json:"errors,omitempty" jsonschema:"type=array" jsonschema_description:"When failed: Meta's errors [{code, title, message, error_data:{details}, href}] as sent"`
+	History               []StatusChange  `json:"history,omitempty" jsonschema_description:"Every status received for this message, in arrival order"`
+	Note                  string          `json:"note,omitempty" jsonschema_description:"What the answer means and what to do, for unknown or failed messages"`
 }
 
 // StatusChange is one entry of a message's history.
@@ -377,6 +417,7 @@ func messageStatus(id string, history []store.StatusEvent) MessageStatus {
 	e := history[best]
 	u := statusUpdate(e)
 	m.Status, m.Timestamp, m.RecipientID, m.PhoneNumberID = e.Status, u.Timestamp, u.RecipientID, e.PhoneNumberID
+	m.RecipientUserID, m.ParentRecipientUserID = u.RecipientUserID, u.ParentRecipientUserID
 	if e.Timestamp > 0 {
 		m.UpdatedAt = time.Unix(e.Timestamp, 0).UTC().Format(time.RFC3339)
 	}
@@ -410,7 +451,7 @@ func getMessageStatus(st store.Store) tools.Tool {
 			}
 			hist, err := st.History(ctx, in.MessageIDs)
 			if err != nil {
-				return nil, &storeError{err}
+				return nil, storeError(err)
 			}
 			out := &MessageStatusData{Messages: make([]MessageStatus, 0, len(in.MessageIDs))}
 			for _, id := range in.MessageIDs {

@@ -736,3 +736,51 @@ func TestStatusToolsDeclaration(t *testing.T) {
 		}
 	}
 }
+
+// The business-scoped user ids of statuses (docs/cloud-api.md#bsuid) are
+// returned by both status tools, under the names Meta's pages give them.
+func TestStatusToolsReturnBSUIDs(t *testing.T) {
+	st := ttOpen(t)
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},` +
+		`"contacts":[{"profile":{"name":"Pablo M.","username":"@pablomorales"},"wa_id":"16505551234","user_id":"US.13491208655302741918","parent_user_id":"US.11815799212886844830"}],"statuses":[` +
+		`{"id":"wamid.U1","status":"delivered","timestamp":"1750030073","recipient_id":"16505551234","recipient_user_id":"US.13491208655302741918","parent_recipient_user_id":"US.11815799212886844830"},` +
+		`{"id":"wamid.U2","status":"delivered","timestamp":"1750030074","recipient_user_id":"US.13491208655302741918","parent_user_id":"US.11815799212886844830"},` +
+		`{"id":"wamid.U3","status":"read","timestamp":"1750030075","recipient_id":"120363025246125486@g.us","recipient_type":"group","recipient_participant_user_id":"US.999","recipient_participant_parent_user_id":"US.888"}` +
+		`]},"field":"messages"}]}]}`
+	batch, err := triggers.ParsePayload([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Save(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	var d triggers.StatusTriggerData
+	ttCall(t, ttTool(t, st, ttTrigger), map[string]any{"phone_number_id": ttPhone}).decode(t, &d)
+	if len(d.Events) != 3 {
+		t.Fatalf("%d events", len(d.Events))
+	}
+	got := make([][4]string, 3)
+	for i, e := range d.Events {
+		u := e.StatusUpdate
+		got[i] = [4]string{u.RecipientUserID, u.ParentRecipientUserID, u.RecipientParticipantUserID, u.RecipientParticipantParentUserID}
+	}
+	want := [][4]string{
+		{"US.13491208655302741918", "US.11815799212886844830", "", ""},
+		{"US.13491208655302741918", "US.11815799212886844830", "", ""}, // spelt parent_user_id
+		{"", "", "US.999", "US.888"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("status_update BSUIDs\n got %v\nwant %v", got, want)
+	}
+	if d.Events[1].StatusUpdate.RecipientID != "" {
+		t.Errorf("recipient_id %q though Meta sent none", d.Events[1].StatusUpdate.RecipientID)
+	}
+
+	var ms triggers.MessageStatusData
+	ttCall(t, ttTool(t, st, ttGetStatus), map[string]any{"message_ids": []string{"wamid.U1", "wamid.U2"}}).decode(t, &ms)
+	for _, m := range ms.Messages {
+		if m.RecipientUserID != "US.13491208655302741918" || m.ParentRecipientUserID != "US.11815799212886844830" {
+			t.Errorf("%s: recipient_user_id %q, parent %q", m.MessageID, m.RecipientUserID, m.ParentRecipientUserID)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 )
@@ -56,6 +57,9 @@ type Delivery struct {
 	// NewStatuses and NewInbound how many of them the store had not seen.
 	Statuses, NewStatuses int
 	NewInbound            int
+	// Outbound counts the messages sent from the Business app
+	// (smb_message_echoes) and Changes the other changes kept, new or not.
+	Outbound, Changes int
 	// InboundTypes holds the type of each inbound message (text, image,
 	// …) as the payload spelled it: map it to a fixed set before using it
 	// as a metric label.
@@ -128,13 +132,29 @@ func VerifySignature(appSecret string, body []byte, header string) error {
 	return nil
 }
 
-// ParsePayload extracts every status update and inbound message from a
-// webhook body, walking every entry and every change (Meta batches). Changes
-// of other fields are skipped. Each event's Raw is its element's bytes as
-// sent; ReceivedAt is now.
+// ParsePayload extracts everything a webhook body carries, walking every
+// entry and every change (Meta batches): status updates, inbound messages,
+// messages sent from the Business app (smb_message_echoes) as outbound, and
+// every other change as a store.Change (docs/cloud-api.md#other-webhook-fields).
+// Each event's Raw is its element's bytes as sent; ReceivedAt is now.
 func ParsePayload(body []byte) (store.Batch, error) {
 	b, _, err := parse(body, time.Now())
 	return b, err
+}
+
+// Fields of changes[] read into more than a store.Change.
+const (
+	fieldMessages = "messages"
+	fieldEchoes   = "smb_message_echoes"
+)
+
+// templateFields are the changes about one template: their Subject is the
+// value's message_template_id.
+var templateFields = map[string]bool{
+	"message_template_status_update":     true,
+	"message_template_quality_update":    true,
+	"message_template_components_update": true,
+	"template_category_update":           true,
 }
 
 // The parts of the payload we read; everything else stays in Raw.
@@ -149,14 +169,30 @@ type (
 			} `json:"changes"`
 		} `json:"entry"`
 	}
+	metadata struct {
+		DisplayPhoneNumber string `json:"display_phone_number"`
+		PhoneNumberID      string `json:"phone_number_id"`
+	}
+	// contact is a value.contacts[] element: who sent (or was sent) the
+	// messages of the change (docs/cloud-api.md#bsuid).
+	contact struct {
+		Profile struct {
+			Name string `json:"name"`
+		} `json:"profile"`
+		WaID   string `json:"wa_id"`
+		UserID string `json:"user_id"`
+	}
 	messagesValue struct {
-		Metadata struct {
-			DisplayPhoneNumber string `json:"display_phone_number"`
-			PhoneNumberID      string `json:"phone_number_id"`
-		} `json:"metadata"`
+		Metadata metadata          `json:"metadata"`
+		Contacts []contact         `json:"contacts"`
 		Statuses []json.RawMessage `json:"statuses"`
 		Messages []json.RawMessage `json:"messages"`
 		Errors   []systemError     `json:"errors"`
+	}
+	echoesValue struct {
+		Metadata metadata          `json:"metadata"`
+		Contacts []contact         `json:"contacts"`
+		Echoes   []json.RawMessage `json:"message_echoes"`
 	}
 	statusFields struct {
 		ID          string   `json:"id"`
@@ -165,8 +201,16 @@ type (
 		RecipientID string   `json:"recipient_id"`
 	}
 	messageFields struct {
+		ID         string   `json:"id"`
+		From       string   `json:"from"`
+		FromUserID string   `json:"from_user_id"`
+		Type       string   `json:"type"`
+		Timestamp  unixTime `json:"timestamp"`
+	}
+	echoFields struct {
 		ID        string   `json:"id"`
-		From      string   `json:"from"`
+		To        string   `json:"to"`
+		ToUserID  string   `json:"to_user_id"`
 		Type      string   `json:"type"`
 		Timestamp unixTime `json:"timestamp"`
 	}
@@ -192,79 +236,216 @@ func (u *unixTime) UnmarshalJSON(b []byte) error {
 
 // report is what parse saw besides the batch, for the logs.
 type report struct {
-	ignoredFields map[string]int // changes of fields we do not store
-	skipped       int            // malformed changes or elements, or ones without an id
-	systemErrors  []systemError  // value.errors[]
-	phoneIDs      []string       // business numbers the batch concerns
+	changeFields map[string]int // changes kept as store.Change, by field
+	skipped      int            // malformed changes or elements, or ones without an id
+	systemErrors []systemError  // value.errors[]
+	phoneIDs     []string       // business numbers the batch concerns
+}
+
+// parser walks one payload into a batch.
+type parser struct {
+	b         store.Batch
+	rep       report
+	now       time.Time
+	seenPhone map[string]bool
 }
 
 func parse(body []byte, now time.Time) (store.Batch, report, error) {
-	var (
-		b   store.Batch
-		rep = report{ignoredFields: map[string]int{}}
-		env envelope
-	)
+	var env envelope
+	p := parser{rep: report{changeFields: map[string]int{}}, now: now, seenPhone: map[string]bool{}}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return b, rep, fmt.Errorf("triggers: invalid webhook payload: %w", err)
+		return p.b, p.rep, fmt.Errorf("triggers: invalid webhook payload: %w", err)
 	}
 	if env.Object != "whatsapp_business_account" {
-		return b, rep, fmt.Errorf("%w: object %q", ErrUnknownObject, env.Object)
+		return p.b, p.rep, fmt.Errorf("%w: object %q", ErrUnknownObject, env.Object)
 	}
-	seenPhone := map[string]bool{}
 	for _, entry := range env.Entry {
 		for _, ch := range entry.Changes {
-			if ch.Field != "messages" {
-				rep.ignoredFields[ch.Field]++
-				continue
+			var kept bool
+			switch ch.Field {
+			case fieldMessages:
+				kept = p.messages(entry.ID, ch.Value)
+			case fieldEchoes:
+				kept = p.echoes(ch.Value)
 			}
-			var v messagesValue
-			if err := json.Unmarshal(ch.Value, &v); err != nil {
-				rep.skipped++ // one odd change must not cost the others (nor loop Meta's retries)
-				continue
-			}
-			phone := v.Metadata.PhoneNumberID
-			if !seenPhone[phone] {
-				seenPhone[phone] = true
-				rep.phoneIDs = append(rep.phoneIDs, phone)
-			}
-			rep.systemErrors = append(rep.systemErrors, v.Errors...)
-			for _, raw := range v.Statuses {
-				var s statusFields
-				if err := json.Unmarshal(raw, &s); err != nil || s.ID == "" || s.Status == "" {
-					rep.skipped++ // no key to store or deduplicate it by
-					continue
-				}
-				b.Statuses = append(b.Statuses, store.StatusEvent{
-					WABAID:             entry.ID,
-					PhoneNumberID:      phone,
-					DisplayPhoneNumber: v.Metadata.DisplayPhoneNumber,
-					MessageID:          s.ID,
-					Status:             s.Status,
-					Timestamp:          int64(s.Timestamp),
-					RecipientID:        s.RecipientID,
-					Raw:                raw, // Unmarshal copied the element's exact bytes
-					ReceivedAt:         now,
-				})
-			}
-			for _, raw := range v.Messages {
-				var m messageFields
-				if err := json.Unmarshal(raw, &m); err != nil || m.ID == "" {
-					rep.skipped++
-					continue
-				}
-				b.Inbound = append(b.Inbound, store.InboundMessage{
-					PhoneNumberID: phone,
-					MessageID:     m.ID,
-					From:          m.From,
-					Type:          m.Type,
-					Timestamp:     int64(m.Timestamp),
-					Raw:           raw,
-					ReceivedAt:    now,
-				})
+			if !kept {
+				p.change(entry.ID, ch.Field, ch.Value)
 			}
 		}
 	}
-	return b, rep, nil
+	return p.b, p.rep, nil
+}
+
+func (p *parser) phone(id string) {
+	if !p.seenPhone[id] {
+		p.seenPhone[id] = true
+		p.rep.phoneIDs = append(p.rep.phoneIDs, id)
+	}
+}
+
+// change keeps a changes[] element whole: nothing signed is dropped. Its key
+// is a digest of where it came from and its bytes, so a redelivery is
+// stored once.
+func (p *parser) change(wabaID, field string, value json.RawMessage) {
+	c := store.Change{WABAID: wabaID, Field: field, Raw: value, ReceivedAt: p.now}
+	switch {
+	case templateFields[field]:
+		var v struct {
+			ID json.RawMessage `json:"message_template_id"`
+		}
+		if json.Unmarshal(value, &v) == nil {
+			c.Subject = metaString(v.ID)
+		}
+	case field == fieldMessages:
+		var v struct {
+			Metadata metadata `json:"metadata"`
+		}
+		if json.Unmarshal(value, &v) == nil {
+			c.Subject = v.Metadata.PhoneNumberID
+		}
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(wabaID), []byte(field), value} {
+		h.Write(part)
+		h.Write([]byte{0}) // "ab"+"c" and "a"+"bc" must differ
+	}
+	c.Key = hex.EncodeToString(h.Sum(nil))
+	p.b.Changes = append(p.b.Changes, c)
+	p.rep.changeFields[field]++
+}
+
+// messages reads a "messages" change: statuses and inbound messages. It
+// reports whether they hold all the change says: one with value.errors[],
+// an element that could not be stored, or nothing at all is kept whole
+// as a change too.
+func (p *parser) messages(wabaID string, value json.RawMessage) (kept bool) {
+	var v messagesValue
+	if err := json.Unmarshal(value, &v); err != nil {
+		p.rep.skipped++ // one odd change must not cost the others (nor loop Meta's retries)
+		return false
+	}
+	phone := v.Metadata.PhoneNumberID
+	p.phone(phone)
+	p.rep.systemErrors = append(p.rep.systemErrors, v.Errors...)
+	complete := len(v.Errors) == 0 && len(v.Statuses)+len(v.Messages) > 0
+	for _, raw := range v.Statuses {
+		var s statusFields
+		if err := json.Unmarshal(raw, &s); err != nil || s.ID == "" || s.Status == "" {
+			p.rep.skipped++ // no key to store or deduplicate it by
+			complete = false
+			continue
+		}
+		p.b.Statuses = append(p.b.Statuses, store.StatusEvent{
+			WABAID:             wabaID,
+			PhoneNumberID:      phone,
+			DisplayPhoneNumber: v.Metadata.DisplayPhoneNumber,
+			MessageID:          s.ID,
+			Status:             s.Status,
+			Timestamp:          int64(s.Timestamp),
+			RecipientID:        s.RecipientID,
+			Raw:                raw, // Unmarshal copied the element's exact bytes
+			ReceivedAt:         p.now,
+		})
+	}
+	for _, raw := range v.Messages {
+		var m messageFields
+		if err := json.Unmarshal(raw, &m); err != nil || m.ID == "" {
+			p.rep.skipped++
+			complete = false
+			continue
+		}
+		who := sender(v.Contacts, m.From, m.FromUserID)
+		userID := m.FromUserID
+		if userID == "" {
+			userID = who.UserID
+		}
+		text, contextID := conversations.Extract(m.Type, raw)
+		p.b.Inbound = append(p.b.Inbound, store.InboundMessage{
+			PhoneNumberID: phone,
+			MessageID:     m.ID,
+			From:          m.From,
+			UserID:        userID,
+			ProfileName:   who.Profile.Name,
+			Type:          m.Type,
+			Timestamp:     int64(m.Timestamp),
+			Text:          text,
+			ContextID:     contextID,
+			Raw:           raw,
+			ReceivedAt:    p.now,
+		})
+	}
+	return complete
+}
+
+// echoes reads a smb_message_echoes change: messages the business sent
+// from the WhatsApp Business app, stored as outbound
+// (docs/cloud-api.md#message-echoes).
+func (p *parser) echoes(value json.RawMessage) (kept bool) {
+	var v echoesValue
+	if err := json.Unmarshal(value, &v); err != nil {
+		p.rep.skipped++
+		return false
+	}
+	phone := v.Metadata.PhoneNumberID
+	p.phone(phone)
+	complete := len(v.Echoes) > 0
+	for _, raw := range v.Echoes {
+		var m echoFields
+		if err := json.Unmarshal(raw, &m); err != nil || m.ID == "" {
+			p.rep.skipped++
+			complete = false
+			continue
+		}
+		userID := m.ToUserID
+		if userID == "" {
+			userID = sender(v.Contacts, m.To, "").UserID
+		}
+		text, contextID := conversations.Extract(m.Type, raw)
+		p.b.Outbound = append(p.b.Outbound, store.OutboundMessage{
+			PhoneNumberID: phone,
+			MessageID:     m.ID,
+			To:            m.To,
+			UserID:        userID,
+			Type:          m.Type,
+			Timestamp:     int64(m.Timestamp),
+			Text:          text,
+			ContextID:     contextID,
+			Source:        store.SourceApp,
+			Raw:           raw,
+			ReceivedAt:    p.now,
+		})
+	}
+	return complete
+}
+
+// sender finds the value.contacts[] element of a message's customer: by
+// wa_id (any spelling of the same digits), else by BSUID, else the only
+// one. The zero contact when none matches.
+func sender(contacts []contact, waID, userID string) contact {
+	for _, c := range contacts {
+		if waID != "" && digitsOnly(c.WaID) == digitsOnly(waID) {
+			return c
+		}
+	}
+	for _, c := range contacts {
+		if userID != "" && c.UserID == userID {
+			return c
+		}
+	}
+	if len(contacts) == 1 && waID == "" && userID == "" {
+		return contacts[0]
+	}
+	return contact{}
+}
+
+// digitsOnly keeps the digits of a wa_id or phone number ("+1 650…").
+func digitsOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 type webhook struct {
@@ -328,7 +509,7 @@ func (h *webhook) reject(w http.ResponseWriter, r *http.Request, status int, ans
 
 // NewWebhook returns the handler for Meta's callback URL: GET answers the
 // verification handshake, POST verifies the signature over the raw body,
-// stores every status and inbound message in st, and answers 200 only after
+// stores everything it carries in st, and answers 200 only after
 // st.Save has returned (Meta retries anything else, so nothing is lost).
 func NewWebhook(st store.Store, cfg WebhookConfig) http.Handler {
 	h := &webhook{
@@ -447,32 +628,33 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	for _, e := range rep.systemErrors {
 		h.log.Warn("webhook: system error from Meta", "code", e.Code, "title", e.Title, "phone_number_ids", rep.phoneIDs)
 	}
-	if len(rep.ignoredFields) > 0 {
-		h.log.Debug("webhook: ignored changes", "fields", rep.ignoredFields)
-	}
 	if rep.skipped > 0 {
-		h.log.Warn("webhook: skipped malformed changes or elements", "count", rep.skipped)
+		h.log.Warn("webhook: malformed changes or elements, kept as changes", "count", rep.skipped)
 	}
 
 	newStatuses, newInbound, err := h.st.Save(r.Context(), batch)
 	if err != nil {
 		// Not acknowledged: Meta redelivers later and Save deduplicates.
 		h.log.Error("webhook: storing failed; Meta will retry", "reason", ReasonStoreFailed, "statuses", len(batch.Statuses),
-			"inbound", len(batch.Inbound), "err", err)
+			"inbound", len(batch.Inbound), "outbound", len(batch.Outbound), "changes", len(batch.Changes), "err", err)
 		h.observe(Delivery{Outcome: DeliveryFailed, Reason: ReasonStoreFailed})
 		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
 		return
 	}
-	d := Delivery{Outcome: DeliveryAccepted, Statuses: len(batch.Statuses), NewStatuses: newStatuses, NewInbound: newInbound}
+	d := Delivery{Outcome: DeliveryAccepted, Statuses: len(batch.Statuses), NewStatuses: newStatuses, NewInbound: newInbound,
+		Outbound: len(batch.Outbound), Changes: len(batch.Changes)}
 	for _, m := range batch.Inbound {
 		d.InboundTypes = append(d.InboundTypes, m.Type)
 	}
-	if events := len(batch.Statuses) + len(batch.Inbound); events > 0 && newStatuses+newInbound == 0 {
+	// Save counts only new statuses and inbound messages, so a delivery
+	// that also carried echoes or changes is never called a duplicate.
+	if events := len(batch.Statuses) + len(batch.Inbound); events > 0 && newStatuses+newInbound == 0 &&
+		len(batch.Outbound)+len(batch.Changes) == 0 {
 		d.Outcome = DeliveryDuplicate
 	}
 	h.observe(d)
 	h.log.Debug("webhook: stored", "statuses", len(batch.Statuses), "new_statuses", newStatuses,
-		"inbound", len(batch.Inbound), "new_inbound", newInbound, "phone_number_ids", rep.phoneIDs,
-		"duration", time.Since(start))
+		"inbound", len(batch.Inbound), "new_inbound", newInbound, "outbound", len(batch.Outbound),
+		"changes", rep.changeFields, "phone_number_ids", rep.phoneIDs, "duration", time.Since(start))
 	w.WriteHeader(http.StatusOK)
 }

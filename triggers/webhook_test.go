@@ -522,15 +522,33 @@ func TestWebhookReceivedAtFromClock(t *testing.T) {
 }
 
 func TestWebhookPOSTIgnoredDeliveries(t *testing.T) {
-	for _, tc := range []struct{ fixture, logHas string }{
-		{"template_status_update", "message_template_status_update"}, // other field: counted at debug
-		{"other_object", `object \"page\"`},                          // other object: 200 so Meta stops retrying
-		{"system_error", "code=131000"},                              // value.errors[]: logged at warn
+	// Another object: 200, so Meta stops retrying, and nothing stored.
+	env := whNew(t, nil, nil)
+	env.postFixture(t, "other_object", 200)
+	env.wantEmpty(t)
+	if ch, err := env.st.Changes(context.Background(), store.ChangeQuery{}); err != nil || len(ch) != 0 {
+		t.Errorf("changes %+v, %v; want none", ch, err)
+	}
+	if !strings.Contains(env.logs.String(), `object \"page\"`) {
+		t.Errorf("logs lack the object:\n%s", env.logs.String())
+	}
+}
+
+// Changes of other fields, and value-level errors[], are kept whole
+// (testdata/inbound has one of each kind).
+func TestWebhookPOSTOtherChangesKept(t *testing.T) {
+	for _, tc := range []struct{ fixture, field, subject, logHas string }{
+		{"template_status_update", "message_template_status_update", "1234567890123456", "message_template_status_update"},
+		{"system_error", "messages", whPhone, "code=131000"}, // also logged at warn
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			env := whNew(t, nil, nil)
 			env.postFixture(t, tc.fixture, 200)
 			env.wantEmpty(t)
+			ch, err := env.st.Changes(context.Background(), store.ChangeQuery{})
+			if err != nil || len(ch) != 1 || ch[0].Field != tc.field || ch[0].Subject != tc.subject {
+				t.Fatalf("changes %+v, %v; want one of %s/%s", ch, err, tc.field, tc.subject)
+			}
 			if !strings.Contains(env.logs.String(), tc.logHas) {
 				t.Errorf("logs lack %q:\n%s", tc.logHas, env.logs.String())
 			}

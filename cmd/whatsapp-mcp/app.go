@@ -18,6 +18,7 @@ import (
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
 	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
+	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/metrics"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/version"
@@ -152,6 +153,7 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		// Only a non-nil store: a nil store.Store in the interface would
 		// look configured and panic on the first send.
 		deps.Window = a.st
+		deps.Store = a.st
 	}
 	cat, err := withOverrides(catalog.Tools(deps, a.st), cfg)
 	if err != nil {
@@ -162,6 +164,17 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		return a, &usageError{msg: strings.TrimPrefix(err.Error(), "server: ")}
 	}
 	a.srv = srv
+	if a.st != nil {
+		// Each new message of a conversation, stored here or (PostgreSQL)
+		// by another replica, updates its resource for subscribed sessions.
+		stop := a.st.Listen(func(n store.Notice) {
+			srv.NotifyResourceUpdated(conversations.URI(n.PhoneNumberID, n.Customer))
+		})
+		a.cleanup = append([]func(){stop}, a.cleanup...)
+		if cfg.Retention > 0 {
+			a.bg.Go(func() { a.runRetention(a.bgCtx, cfg.Retention, time.Now) })
+		}
+	}
 	return a, nil
 }
 
@@ -173,6 +186,7 @@ func (a *app) serverOptions() server.Options {
 	return server.Options{
 		OnCall:        onCall,
 		About:         catalog.About,
+		Resources:     catalog.Resources(a.st, nil),
 		Version:       version.Short(),
 		TokenSource:   "WHATSAPP_MCP_TOKEN",
 		Toolsets:      a.cfg.Toolsets,

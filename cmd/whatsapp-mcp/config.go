@@ -32,7 +32,8 @@ type config struct {
 	APIVersion     string
 	MediaDir       string
 	Store          string
-	StoreMaxConns  int // the event store's database connections, at most
+	StoreMaxConns  int           // the event store's database connections, at most
+	Retention      time.Duration // 0: keep every event
 	Toolsets       []string
 	Tools          []string
 	ExcludeTools   []string
@@ -182,8 +183,15 @@ var settings = []setting{
 			c.StoreMaxConns = n
 			return nil
 		}},
+	{flag: "retention", env: "WHATSAPP_RETENTION", def: "0", cmds: forServe,
+		usage: "how long the event store keeps messages, statuses and other webhook events, e.g. 90d, 12w or 720h; older ones are pruned in the background (0: keep everything)",
+		apply: func(c *config, v string) error {
+			d, err := parseRetention(v)
+			c.Retention = d
+			return err
+		}},
 	{flag: "toolsets", env: "WHATSAPP_TOOLSETS", cmds: forAll, defDoc: "all",
-		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status",
+		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status, conversations",
 		apply: list(func(c *config) *[]string { return &c.Toolsets })},
 	{flag: "tools", env: "WHATSAPP_TOOLS", cmds: forAll,
 		usage: "comma-separated tools to enable on top of --toolsets (alone: only these)",

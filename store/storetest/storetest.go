@@ -60,6 +60,20 @@ func Run(t *testing.T, factory Factory) {
 		{"SaveDuringClose", testSaveDuringClose},
 		{"LastInboundSeesOwnSaves", testLastInboundSeesOwnSaves},
 		{"StatusPlanAfterAnalyze", testStatusPlanAfterAnalyze},
+		{"SaveMessages", testSaveMessages},
+		{"MessageRoundTrip", testMessageRoundTrip},
+		{"InboundPaging", testInboundPaging},
+		{"Inbox", testInbox},
+		{"ConversationSummary", testConversationSummary},
+		{"BSUIDJoin", testBSUIDJoin},
+		{"MessagesHistory", testMessagesHistory},
+		{"MarkRead", testMarkRead},
+		{"Search", testSearch},
+		{"Changes", testChanges},
+		{"Prune", testPrune},
+		{"Listen", testListen},
+		{"ConcurrentWritersPagingInbound", testConcurrentWritersPagingInbound},
+		{"ConversationPlansAfterAnalyze", testConversationPlansAfterAnalyze},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,4 @@
+package conversations
+
+// Preview is preview, for its test.
+var Preview = preview
