@@ -355,9 +355,13 @@ var samples = map[string]sample{
 	"WHATSAPP_GET_CONVERSATION":   {after: []string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER", "WHATSAPP_SEND_REPLY"}},
 	"WHATSAPP_SEARCH_MESSAGES":    {after: []string{"WHATSAPP_MESSAGE_RECEIVED_TRIGGER"}},
 	"WHATSAPP_MARK_AS_READ": {after: []string{"WHATSAPP_LIST_CONVERSATIONS", "WHATSAPP_GET_CONVERSATION", "WHATSAPP_SEARCH_MESSAGES"},
-		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) { in["message_id"] = e.inboundID }},
+		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) {
+			in["message_id"] = e.inboundID
+		}},
 	"WHATSAPP_SEND_REACTION": {after: []string{"WHATSAPP_MARK_AS_READ"},
-		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) { in["message_id"] = e.inboundID }},
+		patch: func(_ *testing.T, e *sandboxEnv, in map[string]any, _ map[string]tools.Result) {
+			in["message_id"] = e.inboundID
+		}},
 }
 
 // inbound has the examples' customer write text to the examples' business
