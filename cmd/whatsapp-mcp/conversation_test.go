@@ -260,9 +260,13 @@ func runConversation(t *testing.T, agent string, env *e2eEnv) {
 		want func(m map[string]any) bool
 	}{
 		{sandbox.InboundMessage{Type: "image", File: photo, Filename: "receipt.jpg", MIMEType: "image/jpeg", Text: "the receipt"},
-			func(m map[string]any) bool { return m["type"] == "image" && m["text"] == "the receipt" && m["media"] != nil }},
+			func(m map[string]any) bool {
+				return m["type"] == "image" && m["text"] == "the receipt" && m["media"] != nil
+			}},
 		{sandbox.InboundMessage{Type: "location", Latitude: &lat, Longitude: &long, LocationName: "Shop", Address: "Rua Augusta 1"},
-			func(m map[string]any) bool { return m["type"] == "location" && m["location"].(map[string]any)["name"] == "Shop" }},
+			func(m map[string]any) bool {
+				return m["type"] == "location" && m["location"].(map[string]any)["name"] == "Shop"
+			}},
 		{sandbox.InboundMessage{Type: "contacts", ContactName: "Rui", ContactPhone: "+351912345678"},
 			func(m map[string]any) bool { return m["type"] == "contacts" && m["contacts"] != nil }},
 		{sandbox.InboundMessage{Type: "button_reply", ReplyTo: buttons["message_id"].(string), Button: "yes"},
