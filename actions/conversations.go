@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
 
@@ -87,7 +88,7 @@ func (in *SendReactionInput) Check() []tools.FieldError {
 	switch {
 	case in.Emoji == nil:
 		return []tools.FieldError{{Field: "emoji", Rule: "is required: one emoji" + remove}}
-	case *in.Emoji != "" && !isEmoji(*in.Emoji):
+	case *in.Emoji != "" && !cloudapi.IsEmoji(*in.Emoji):
 		return []tools.FieldError{{Field: "emoji", Rule: fmt.Sprintf("must be exactly one emoji (e.g. 👍, 👍🏽, 🇵🇹)%s; got %s", remove, tools.Echo(*in.Emoji))}}
 	}
 	return nil

@@ -315,6 +315,29 @@ func (in *GetMediaInput) Check() []tools.FieldError {
 	return errs
 }
 
+// saveInDir writes b as path, a file directly in dir, without following
+// a link: the name was checked before the download, but a link swapped in
+// since would take a plain write outside dir. The bytes go to a new file
+// of a random name in dir (created exclusively, so never through a link),
+// which is then renamed over path: a link there is replaced, not followed.
+func saveInDir(dir, path string, b []byte) error {
+	f, err := os.CreateTemp(dir, ".save-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(b)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+	}
+	return werr
+}
+
 // MediaResult is data of WHATSAPP_GET_MEDIA and WHATSAPP_GET_MEDIA_INFO.
 type MediaResult struct {
 	ID               string `json:"id"`
@@ -419,7 +442,7 @@ func getMedia(d *Deps) tools.Tool {
 				return out, nil
 			}
 			path := filepath.Join(d.MediaDir, in.SaveAs)
-			if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			if err := saveInDir(d.MediaDir, path, buf.Bytes()); err != nil {
 				return nil, fmt.Errorf("cannot save the file in the media directory: %v", err)
 			}
 			out.SavedPath = path

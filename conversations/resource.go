@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -40,7 +41,7 @@ func ParseURI(uri string) (phoneNumberID, customer string, err error) {
 	if !isGraphID(phoneNumberID) {
 		fields = append(fields, tools.FieldError{Field: "phone_number_id", Rule: "must be the numeric id of a business number, e.g. 106540352242922 (got " + tools.Echo(phoneNumberID) + ")"})
 	}
-	if perr != nil || !(isWaID(customer) || isBSUID(customer)) {
+	if perr != nil || !(isWaID(customer) || cloudapi.IsBSUID(customer)) {
 		fields = append(fields, tools.FieldError{Field: "wa_id", Rule: "must be the customer's wa_id (digits) or BSUID, e.g. US.13491208655302741918 (got " + tools.Echo(rest) + ")"})
 	}
 	if len(fields) > 0 {

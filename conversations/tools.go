@@ -12,6 +12,7 @@ import (
 
 	"github.com/rivo/uniseg"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -71,6 +72,10 @@ type StoreError struct{ Err error }
 func (e *StoreError) Error() string { return e.Err.Error() }
 func (e *StoreError) Unwrap() error { return e.Err }
 
+// ErrorKind: the store is down or busy, which passes; a resource read then
+// answers an internal error, not "not found".
+func (e *StoreError) ErrorKind() tools.ErrorKind { return tools.KindUnavailable }
+
 // Describe tells a model the failure is the server's, and to retry.
 func (e *StoreError) Describe() string {
 	return "reading this server's webhook store failed (" + e.Err.Error() + "); this is a problem on the server's side, not in your input: retry in a little while"
@@ -100,7 +105,7 @@ func customerOf(c store.Conversation, now time.Time) Customer {
 	out := Customer{WaID: c.WaID, UserID: c.UserID, ProfileName: c.ProfileName, Unread: c.Unread}
 	if out.WaID == "" && out.UserID == "" {
 		// The key is one of the two: say which.
-		if isBSUID(c.Customer) {
+		if cloudapi.IsBSUID(c.Customer) {
 			out.UserID = c.Customer
 		} else {
 			out.WaID = c.Customer
@@ -150,27 +155,6 @@ func preview(s string) string {
 
 // --- to_number ---------------------------------------------------------------
 
-// maxBSUID bounds a BSUID: a country code, a dot and up to 128 letters and
-// digits (docs/cloud-api.md#bsuid), with room for a parent id's extra part.
-const maxBSUID = 160
-
-// isBSUID reports whether s has the shape of a business-scoped user id:
-// two letters (the country), a dot, then letters, digits and dots
-// (US.13491208655302741918, US.ENT.11815799212886844830).
-func isBSUID(s string) bool {
-	if len(s) < 4 || len(s) > maxBSUID || !isLetter(s[0]) || !isLetter(s[1]) || s[2] != '.' {
-		return false
-	}
-	for i := 3; i < len(s); i++ {
-		if c := s[i]; !isLetter(c) && !(c >= '0' && c <= '9') && c != '.' {
-			return false
-		}
-	}
-	return s[len(s)-1] != '.'
-}
-
-func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
-
 func digitsOf(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -195,7 +179,7 @@ type customer struct {
 // in any spelling the send tools accept, by its digits and by the phone
 // policy's reading of it. A value that is neither is refused at once.
 func readCustomer(p tools.PhonePolicy, s string) (customer, []tools.FieldError) {
-	if isBSUID(s) {
+	if cloudapi.IsBSUID(s) {
 		return customer{keys: []string{s}}, nil
 	}
 	n := tools.NormalizePhone(s)

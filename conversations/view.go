@@ -6,6 +6,7 @@ package conversations
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -331,12 +332,14 @@ type fallback struct {
 
 // coordinate reads a latitude or longitude as Meta sends it inbound (a
 // number) or as a send carries it (a string). Anything else reads as 0
-// rather than losing the whole message.
+// rather than losing the whole message; so do "NaN" and "Inf", which
+// ParseFloat reads but JSON cannot encode: a view holding one would fail
+// the whole page of every call that returns it.
 type coordinate float64
 
 func (c *coordinate) UnmarshalJSON(b []byte) error {
 	f, err := strconv.ParseFloat(strings.Trim(string(b), `"`), 64)
-	if err == nil {
+	if err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		*c = coordinate(f)
 	}
 	return nil

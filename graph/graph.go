@@ -382,7 +382,7 @@ func httpResponse(err error) *http.Response {
 func (c *Client) once(ctx context.Context, r *request, idempotent bool) (*Response, error) {
 	cancel := context.CancelFunc(func() {})
 	if c.timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	}
 	req, err := c.newHTTPRequest(ctx, r)
 	if err != nil {

@@ -7,10 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
-	"github.com/rivo/uniseg"
 )
 
 // What the two sides of a conversation share: the customer's BSUID, what an outbound message
@@ -39,21 +37,6 @@ func userID(waID string) string {
 	}
 	sum := sha256.Sum256([]byte("sandbox-bsuid|" + waID))
 	return region + "." + strconv.FormatUint(1e19+binary.BigEndian.Uint64(sum[:8])%8e18, 10)
-}
-
-// oneEmoji reports whether s is a single emoji (docs/cloud-api.md#reactions): one grapheme
-// cluster (a ZWJ family, a flag and a skin-toned hand are each one) holding a pictographic
-// symbol or a keycap, so letters, digits and punctuation are refused.
-func oneEmoji(s string) bool {
-	if uniseg.GraphemeClusterCount(s) != 1 {
-		return false
-	}
-	for _, r := range s {
-		if unicode.Is(unicode.So, r) || r == '\u20e3' {
-			return true
-		}
-	}
-	return false
 }
 
 // kind describes an outbound message by what it offers, for errors.

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // InboundMessage is a customer message to simulate: the body of POST /sandbox/inbound, and
@@ -224,7 +226,7 @@ func (m InboundMessage) Check() error {
 		need(m.Button, "button", "the payload or text of the quick-reply button tapped")
 	case "reaction":
 		need(m.ReactTo, "react_to", "the id of the message reacted to")
-		if m.Emoji != "" && !oneEmoji(m.Emoji) {
+		if m.Emoji != "" && !cloudapi.IsEmoji(m.Emoji) {
 			add("emoji must be one emoji, or empty to remove the reaction; got %q", m.Emoji)
 		}
 	case "order":

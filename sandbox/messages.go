@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 )
 
 // Which code Meta uses for each value rule is mostly undocumented. The sandbox follows one
@@ -545,7 +547,7 @@ func checkReaction(b map[string]any) (string, *apiError) {
 	if !isStr {
 		return "", invalid("Param reaction['emoji'] must be a string.")
 	}
-	if emoji != "" && !oneEmoji(emoji) {
+	if emoji != "" && !cloudapi.IsEmoji(emoji) {
 		// Meta's answer to a bad emoji is undocumented; a synchronous 131009, like the
 		// sandbox's other value rules.
 		return "", invalid(fmt.Sprintf("Param reaction['emoji'] must be one emoji, or empty to remove the reaction; got %q.", emoji))

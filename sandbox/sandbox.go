@@ -64,12 +64,28 @@ type Config struct {
 	Logger  *slog.Logger     // optional; never logs the token or app secret
 }
 
-// Faults injects failures into Graph routes. Rates are shares in [0,1].
+// Faults injects failures into Graph routes. Rates are shares in [0,1], drawn in this
+// order for each request: HangRate, DropRate, ServerErrorRate, ThrottleRate, LostAnswerRate
+// (so ThrottleRate 0.125 after ServerErrorRate 0.2 throttles 10 % of all requests).
 type Faults struct {
 	Latency         time.Duration // added before answering
 	ServerErrorRate float64       // answered HTTP 500 (131000) or 503 (code 2), not executed
 	ThrottleRate    float64       // answered HTTP 400 130429, not executed
 	DropRate        float64       // request read, then the connection is closed without an answer
+	// LostAnswerRate: the request is executed (a send is sent, its webhooks follow), then the
+	// connection is closed without the answer — the case a client cannot tell from DropRate.
+	LostAnswerRate float64
+	// HangRate: the request is read and never answered; the handler waits until the client
+	// gives up (or the connection closes).
+	HangRate float64
+	// Seed, when not 0, draws the faults from a generator seeded with it, so one goroutine
+	// sending requests one after another gets the same faults on every run.
+	Seed uint64
+}
+
+// FaultCounts counts the Graph requests the sandbox answered with each fault.
+type FaultCounts struct {
+	ServerErrors, Throttled, Dropped, LostAnswers, Hung int64
 }
 
 // Sandbox is the emulator. It is an http.Handler; create it with New and stop it with Close.
@@ -81,6 +97,10 @@ type Sandbox struct {
 	unreachable                   map[string]bool
 
 	requests atomic.Int64
+	counts   struct{ serverErrors, throttled, dropped, lostAnswers, hung atomic.Int64 }
+
+	rngMu sync.Mutex
+	rng   *rand.Rand // nil: faults are drawn from the global generator
 
 	mu         sync.Mutex
 	faults     Faults
@@ -102,9 +122,9 @@ func New(cfg Config) *Sandbox {
 		log:         cfg.Logger,
 		cfg:         cfg,
 		unreachable: map[string]bool{},
-		faults:      clampFaults(cfg.Faults),
 		webhookURL:  cfg.WebhookURL,
 	}
+	s.SetFaults(cfg.Faults)
 	if s.token == "" {
 		s.token = DefaultToken
 	}
@@ -148,11 +168,23 @@ func New(cfg Config) *Sandbox {
 	return s
 }
 
-// SetFaults changes fault injection at run time.
+// SetFaults changes fault injection at run time; a non-zero Seed restarts the draws.
 func (s *Sandbox) SetFaults(f Faults) {
 	s.mu.Lock()
 	s.faults = clampFaults(f)
 	s.mu.Unlock()
+	s.rngMu.Lock()
+	s.rng = nil
+	if f.Seed != 0 {
+		s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed))
+	}
+	s.rngMu.Unlock()
+}
+
+// FaultCounts returns how many Graph requests got each fault so far.
+func (s *Sandbox) FaultCounts() FaultCounts {
+	return FaultCounts{ServerErrors: s.counts.serverErrors.Load(), Throttled: s.counts.throttled.Load(),
+		Dropped: s.counts.dropped.Load(), LostAnswers: s.counts.lostAnswers.Load(), Hung: s.counts.hung.Load()}
 }
 
 // SetWebhookURL changes where webhooks go; "" stops sending (queued ones are dropped).
@@ -189,6 +221,7 @@ func (s *Sandbox) SentMessages() []SentMessage {
 func clampFaults(f Faults) Faults {
 	c := func(x float64) float64 { return min(max(x, 0), 1) }
 	f.ServerErrorRate, f.ThrottleRate, f.DropRate = c(f.ServerErrorRate), c(f.ThrottleRate), c(f.DropRate)
+	f.LostAnswerRate, f.HangRate = c(f.LostAnswerRate), c(f.HangRate)
 	f.Latency = max(f.Latency, 0)
 	return f
 }
@@ -258,7 +291,14 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if chance(f.DropRate) {
+	if s.chance(f.HangRate) {
+		s.counts.hung.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+		return
+	}
+	if s.chance(f.DropRate) {
+		s.counts.dropped.Add(1)
 		s.drop(w, r)
 		return
 	}
@@ -276,25 +316,53 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Faults answer before anything executes: a throttled or failed request changes nothing.
-	if chance(f.ServerErrorRate) {
-		s.writeError(c, errServer())
+	if s.chance(f.ServerErrorRate) {
+		s.counts.serverErrors.Add(1)
+		s.writeError(c, errServer(s.chance(0.5)))
 		return
 	}
-	if chance(f.ThrottleRate) {
+	if s.chance(f.ThrottleRate) {
+		s.counts.throttled.Add(1)
 		e := errMsg(http.StatusBadRequest, 130429, "Rate limit hit",
 			"Cloud API message throughput has been reached.")
 		e.subcode = 2494055
 		s.writeError(c, e)
 		return
 	}
+	if s.chance(f.LostAnswerRate) {
+		s.counts.lostAnswers.Add(1)
+		c.w = lostAnswer{}
+		s.route(c, segs[1:])
+		s.drop(w, r)
+		return
+	}
 	s.route(c, segs[1:])
 }
 
-func chance(p float64) bool { return p > 0 && rand.Float64() < p }
+// chance draws one fault with probability p.
+func (s *Sandbox) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	if s.rng != nil {
+		return s.rng.Float64() < p
+	}
+	return rand.Float64() < p
+}
 
-// errServer is one of Meta's two transient server failures, picked at random.
-func errServer() *apiError {
-	if rand.IntN(2) == 0 {
+// lostAnswer is where an executed request whose answer is lost writes it.
+type lostAnswer struct{}
+
+func (lostAnswer) Header() http.Header         { return http.Header{} }
+func (lostAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (lostAnswer) WriteHeader(int)             {}
+
+// errServer is one of Meta's two transient server failures: 131000 (HTTP 500) or code 2
+// (HTTP 503).
+func errServer(internal bool) *apiError {
+	if internal {
 		return &apiError{status: http.StatusInternalServerError, message: "(#131000) Something went wrong",
 			typ: "OAuthException", code: 131000, transient: boolPtr(true),
 			errorData: object{{"messaging_product", "whatsapp"}, {"details", "Something went wrong"}}}

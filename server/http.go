@@ -64,7 +64,7 @@ func (s *Server) HTTPHandler(extra ...Route) http.Handler {
 	mux := http.NewServeMux()
 	var mcpHandler http.Handler = s.streamable()
 	if s.res != nil && s.res.subs != nil {
-		mcpHandler = s.res.subs.countPOSTs(mcpHandler)
+		mcpHandler = s.res.subs.listen(mcpHandler)
 	}
 	mux.Handle("/mcp", s.protect(s.mcpBodies(mcpHandler)))
 	mux.HandleFunc("/healthz", healthz)

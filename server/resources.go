@@ -106,7 +106,9 @@ func (r *resources) options(hooks *mcpserver.Hooks) []mcpserver.ServerOption {
 	if r.srv.dyn != nil {
 		// Every servable template is registered; each session is shown
 		// those of its toolsets (a read of another is refused by the
-		// handler, saying which toolset to enable).
+		// handler, saying which toolset to enable). mcp-go has no filter
+		// of resource templates: the hook edits the result before it is
+		// sent.
 		hooks.AddAfterListResourceTemplates(func(ctx context.Context, _ any, _ *mcp.ListResourceTemplatesRequest, res *mcp.ListResourceTemplatesResult) {
 			res.ResourceTemplates = slices.DeleteFunc(res.ResourceTemplates, func(mt mcp.ResourceTemplate) bool {
 				t := r.byTemplate(mt.URITemplate.Raw())
@@ -116,7 +118,8 @@ func (r *resources) options(hooks *mcpserver.Hooks) []mcpserver.ServerOption {
 	}
 	if slices.ContainsFunc(r.templates, func(t *resourceTemplate) bool { return t.List != nil }) {
 		// mcp-go lists only resources registered one by one; the templates'
-		// List are asked at each resources/list, for the current set.
+		// List are asked at each resources/list, for the current set, and
+		// added to the result before it is sent.
 		hooks.AddAfterListResources(func(ctx context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
 			res.Resources = append(res.Resources, r.list(ctx)...)
 		})
@@ -304,7 +307,8 @@ func (r *resources) listOne(ctx context.Context, t *resourceTemplate) (items []t
 	return t.List(ctx)
 }
 
-// bounded applies the call timeout to a context without a deadline.
+// bounded applies the call timeout to a context without a deadline (a
+// tool call, a resource read).
 func (s *Server) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, has := ctx.Deadline(); has {
 		return ctx, func() {}
@@ -324,14 +328,15 @@ func notFoundCode(ctx context.Context) int {
 
 // NotifyResourceUpdated tells every MCP session subscribed to exactly uri
 // (resources/subscribe) that the resource changed: each gets
-// notifications/resources/updated {"uri": uri}, over stdio or its HTTP
-// stream. It never blocks: it queues the URI for each session and
-// returns; each session's notifications are sent by a goroutine of its
-// own. A session that is slow to take them (a client that reads no
-// stream, a full pipe) gets updates coalesced: while one is waiting, more
-// updates of the same URI add nothing, so it gets each changed URI once
-// when it catches up, and nothing is lost or piles up. Safe for concurrent
-// use; a no-op when nothing is subscribed to uri.
+// notifications/resources/updated {"uri": uri}, over stdio, or over HTTP
+// on the session's GET stream (held until the client opens one). It never
+// blocks: it queues the URI for each session and returns; each session's
+// notifications are sent by a goroutine of its own. A session that is
+// slow to take them (a client that reads no stream, a full pipe) gets
+// updates coalesced: while one is waiting, more updates of the same URI
+// add nothing, so it gets each changed URI once when it catches up, and
+// nothing is lost or piles up. Safe for concurrent use; a no-op when
+// nothing is subscribed to uri.
 func (s *Server) NotifyResourceUpdated(uri string) {
 	if s.res != nil && s.res.subs != nil {
 		s.res.subs.notify(uri)

@@ -51,7 +51,7 @@ type kindError struct {
 	msg  string
 }
 
-func (e kindError) Error() string                { return e.msg }
+func (e kindError) Error() string              { return e.msg }
 func (e kindError) ErrorKind() tools.ErrorKind { return e.kind }
 
 func newResourceServer(t *testing.T, opts server.Options) *server.Server {
@@ -69,9 +69,9 @@ type mcpClient struct {
 	methods chan string // every notification's method
 }
 
-func newMCPClient(t *testing.T, ctx context.Context, tr transport.Interface) *mcpClient {
+func newMCPClient(t *testing.T, ctx context.Context, c *client.Client, protocol string) *mcpClient {
 	t.Helper()
-	m := &mcpClient{c: client.NewClient(tr), updates: make(chan string, 64), methods: make(chan string, 64)}
+	m := &mcpClient{c: c, updates: make(chan string, 64), methods: make(chan string, 64)}
 	m.c.OnNotification(func(n mcp.JSONRPCNotification) {
 		if n.Method == mcp.MethodNotificationResourceUpdated {
 			uri, _ := n.Params.AdditionalFields["uri"].(string)
@@ -82,7 +82,8 @@ func newMCPClient(t *testing.T, ctx context.Context, tr transport.Interface) *mc
 	if err := m.c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	m.init = initialize(t, ctx, m.c, "2025-11-25")
+	m.init = initialize(t, ctx, m.c, protocol)
+	t.Cleanup(func() { m.c.Close() })
 	return m
 }
 
@@ -90,13 +91,26 @@ func newMCPClient(t *testing.T, ctx context.Context, tr transport.Interface) *mc
 // notifications sent outside a request arrive.
 func httpClient(t *testing.T, ctx context.Context, url string) *mcpClient {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url+"/mcp", transport.WithContinuousListening())
+	return httpSession(t, ctx, url, "2025-11-25", transport.WithContinuousListening())
+}
+
+func httpSession(t *testing.T, ctx context.Context, url, protocol string, opts ...transport.StreamableHTTPCOption) *mcpClient {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(url+"/mcp", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMCPClient(t, ctx, tr)
-	t.Cleanup(func() { m.c.Close() })
-	return m
+	return newMCPClient(t, ctx, client.NewClient(tr), protocol)
+}
+
+// inProcessSession is a session of s without a transport.
+func inProcessSession(t *testing.T, ctx context.Context, s *server.Server) *mcpClient {
+	t.Helper()
+	c, err := client.NewInProcessClient(s.MCP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newMCPClient(t, ctx, c, "2025-11-25")
 }
 
 // stdioClient is the stdio session of s, served over pipes; closing it
@@ -107,10 +121,9 @@ func stdioClient(t *testing.T, ctx context.Context, s *server.Server) (m *mcpCli
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- s.ServeStdio(ctx, inR, outW); outW.Close() }()
-	m = newMCPClient(t, ctx, transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))))
+	m = newMCPClient(t, ctx, client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader("")))), "2025-11-25")
 	return m, func() error {
 		inW.Close()
-		defer m.c.Close()
 		select {
 		case err := <-done:
 			return err
@@ -344,16 +357,8 @@ func TestResourcesFiltered(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := withTimeout(t, 10*time.Second)
-			s := newResourceServer(t, tc.opts)
-			c, err := client.NewInProcessClient(s.MCP())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			init := initialize(t, ctx, c, "2025-11-25")
+			m := inProcessSession(t, ctx, newResourceServer(t, tc.opts))
+			c, init := m.c, m.init
 			tl, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
 			_, rerr := readResource(ctx, c, "test://a1/items/1")
 			if !tc.served {
@@ -373,15 +378,7 @@ func TestResourcesFiltered(t *testing.T) {
 
 	// Without resources, initialize says nothing of them.
 	ctx := withTimeout(t, 10*time.Second)
-	c, err := client.NewInProcessClient(newServer(t, server.Options{}).MCP())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if init := initialize(t, ctx, c, "2025-11-25"); init.Capabilities.Resources != nil {
+	if init := inProcessSession(t, ctx, newServer(t, server.Options{})).init; init.Capabilities.Resources != nil {
 		t.Errorf("resources capability %+v without resources", init.Capabilities.Resources)
 	}
 }
@@ -461,5 +458,31 @@ func TestNewRejectsBadResources(t *testing.T) {
 	_, err := server.New(testCatalog(), server.Options{Resources: []tools.ResourceTemplate{itemTemplate(), itemTemplate()}})
 	if err == nil || !strings.Contains(err.Error(), "declared twice") {
 		t.Fatalf("New with a template twice: %v", err)
+	}
+}
+
+// TestResourceErrorsModern: from protocol 2026-07-28 on, a client's error
+// is invalid params (HTTP 400), as mcp-go answers a URI no template has.
+func TestResourceErrorsModern(t *testing.T) {
+	ctx := withTimeout(t, 10*time.Second)
+	s := newResourceServer(t, server.Options{})
+	ts := httptest.NewServer(s.HTTPHandler())
+	t.Cleanup(ts.Close)
+	c := httpSession(t, ctx, ts.URL, mcp.LATEST_PROTOCOL_VERSION).c
+	for _, tc := range []struct {
+		uri  string
+		want error
+	}{
+		{"test://a1/other/1", mcp.ErrInvalidParams},
+		{"test://a1/items/missing", mcp.ErrInvalidParams},
+		{"test://a1/items/bad", mcp.ErrInvalidParams},
+		{"test://a1/items/broken", mcp.ErrInternalError},
+	} {
+		if _, err := readResource(ctx, c, tc.uri); !errors.Is(err, tc.want) {
+			t.Errorf("read %s: %v, want %v", tc.uri, err, tc.want)
+		}
+	}
+	if _, err := readResource(ctx, c, "test://a1/items/7"); err != nil {
+		t.Errorf("read: %v", err)
 	}
 }

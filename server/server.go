@@ -364,11 +364,8 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (t
 // failed envelope (a tool failure must never become a protocol error) and
 // logs the outcome without the arguments, which carry customers' data.
 func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (res tools.Result) {
-	if _, has := ctx.Deadline(); !has {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.CallTimeout)
-		defer cancel()
-	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {

@@ -2,7 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -21,21 +25,23 @@ import (
 // mcp-go registered can be notified: a subscribe from any other (an HTTP
 // session id whose session is gone) is refused.
 //
-// Over HTTP, a notification is handed to the session only while no POST
-// of it is in flight, so that it goes to the session's GET stream: mcp-go
-// (v1.2.1; fixed by mcp-go pull request 969, not released) drops a
-// notification that a POST's forwarder takes off the session's channel as
-// the POST ends, and an update is most likely then: the commit that
-// changes a conversation also ends a trigger call waiting for it.
+// A stdio session is sent its notifications on its channel, which its
+// writer alone reads. An HTTP session's are written on its GET stream (the
+// one the client opens to listen), not put on its channel: there mcp-go
+// (v1.2.1) lets the forwarder of every POST of the session take them too,
+// and drops what one takes as its POST ends, which is when updates come
+// (the commit that changes a conversation also ends a trigger call
+// waiting for it). A session without a GET stream open gets its updates
+// when it opens one.
 type subscriptions struct {
 	mu    sync.Mutex
 	live  map[string]mcpserver.ClientSession // registered sessions, by id
 	boxes map[string]*outbox                 // sessions with something to be sent
 	byURI map[string]map[*outbox]bool
-	// posts counts the HTTP POSTs in flight by session id; quiet[id] is
-	// closed when they are done.
-	posts map[string]int
-	quiet map[string]chan struct{}
+	// streams are the GET streams open, by session id, latest last;
+	// opened[id] is closed when one opens.
+	streams map[string][]*sseStream
+	opened  map[string]chan struct{}
 }
 
 // outbox is what one session is subscribed to and has yet to be sent.
@@ -43,7 +49,7 @@ type subscriptions struct {
 // slow session holds up no other, nor NotifyResourceUpdated.
 type outbox struct {
 	id string
-	ch chan<- mcp.JSONRPCNotification
+	ch chan<- mcp.JSONRPCNotification // nil: HTTP, written on the GET stream
 	// Guarded by subscriptions.mu.
 	uris        map[string]bool
 	pending     []string        // updated URIs not yet sent, oldest first
@@ -55,11 +61,11 @@ type outbox struct {
 
 func newSubscriptions() *subscriptions {
 	return &subscriptions{
-		live:  map[string]mcpserver.ClientSession{},
-		boxes: map[string]*outbox{},
-		byURI: map[string]map[*outbox]bool{},
-		posts: map[string]int{},
-		quiet: map[string]chan struct{}{},
+		live:    map[string]mcpserver.ClientSession{},
+		boxes:   map[string]*outbox{},
+		byURI:   map[string]map[*outbox]bool{},
+		streams: map[string][]*sseStream{},
+		opened:  map[string]chan struct{}{},
 	}
 }
 
@@ -100,8 +106,10 @@ func (s *subscriptions) box(cs mcpserver.ClientSession) *outbox {
 	id := cs.SessionID()
 	b := s.boxes[id]
 	if b == nil {
-		b = &outbox{id: id, ch: cs.NotificationChannel(), uris: map[string]bool{}, queued: map[string]bool{},
-			wake: make(chan struct{}, 1), done: make(chan struct{})}
+		b = &outbox{id: id, uris: map[string]bool{}, queued: map[string]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		if _, isHTTP := cs.(mcpserver.SessionWithStreamableHTTPConfig); !isHTTP {
+			b.ch = cs.NotificationChannel()
+		}
 		s.boxes[id] = b
 		go s.run(b)
 	}
@@ -209,9 +217,8 @@ func (s *subscriptions) next(b *outbox) (mcp.JSONRPCNotification, bool) {
 	return mcp.JSONRPCNotification{}, false
 }
 
-// run sends b's notifications, each as soon as the session's channel takes
-// it (its writer: the stdio output, the HTTP session's stream), until the
-// session ends.
+// run sends b's notifications, each as soon as the session takes it,
+// until the session ends.
 func (s *subscriptions) run(b *outbox) {
 	for {
 		select {
@@ -227,35 +234,10 @@ func (s *subscriptions) run(b *outbox) {
 	}
 }
 
-// send hands n to b's session once no POST of it is in flight; false when
-// the session has ended first.
+// send hands n to b's session: on its channel, or on its latest GET stream
+// once one is open; false when the session has ended first.
 func (s *subscriptions) send(b *outbox, n mcp.JSONRPCNotification) bool {
-	for {
-		s.mu.Lock()
-		if s.posts[b.id] > 0 {
-			q := s.quiet[b.id]
-			if q == nil {
-				q = make(chan struct{})
-				s.quiet[b.id] = q
-			}
-			s.mu.Unlock()
-			select {
-			case <-q:
-				continue
-			case <-b.done:
-				return false
-			}
-		}
-		// Under s.mu, so that no POST starts between the check and the send.
-		select {
-		case b.ch <- n:
-			s.mu.Unlock()
-			return true
-		default:
-		}
-		s.mu.Unlock()
-		// The channel is full: nothing reads it (no stream is open). Wait
-		// for room.
+	if b.ch != nil {
 		select {
 		case b.ch <- n:
 			return true
@@ -263,38 +245,140 @@ func (s *subscriptions) send(b *outbox, n mcp.JSONRPCNotification) bool {
 			return false
 		}
 	}
+	event, err := json.Marshal(n)
+	if err != nil {
+		return true // a map of a string: cannot happen
+	}
+	event = append(append([]byte("event: message\ndata: "), event...), "\n\n"...)
+	for {
+		s.mu.Lock()
+		var st *sseStream
+		if open := s.streams[b.id]; len(open) > 0 {
+			st = open[len(open)-1]
+		}
+		var opened chan struct{}
+		if st == nil {
+			if opened = s.opened[b.id]; opened == nil {
+				opened = make(chan struct{})
+				s.opened[b.id] = opened
+			}
+		}
+		s.mu.Unlock()
+		if st != nil {
+			if st.write(event) == nil {
+				return true
+			}
+			s.closing(st) // it ended or broke: the next one, or wait
+			continue
+		}
+		select {
+		case <-opened:
+		case <-b.done:
+			return false
+		}
+	}
 }
 
-// countPOSTs counts the POSTs in flight of each session (see send).
-func (s *subscriptions) countPOSTs(next http.Handler) http.Handler {
+// sseStream is a GET stream of an HTTP session, as mcp-go writes it, to
+// which send adds events, between mcp-go's (each of which it writes in
+// one Write).
+type sseStream struct {
+	http.ResponseWriter
+	s  *subscriptions
+	id string
+
+	mu    sync.Mutex
+	ended bool // the handler has returned: nothing more may be written
+}
+
+var errStreamEnded = errors.New("server: the stream has ended")
+
+// write writes an event and flushes it.
+func (st *sseStream) write(event []byte) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ended {
+		return errStreamEnded
+	}
+	if _, err := st.ResponseWriter.Write(event); err != nil {
+		st.ended = true
+		return err
+	}
+	if f, ok := st.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+func (st *sseStream) Write(b []byte) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ResponseWriter.Write(b)
+}
+
+func (st *sseStream) Flush() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if f, ok := st.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// WriteHeader opens the stream to send once mcp-go has accepted it.
+func (st *sseStream) WriteHeader(status int) {
+	st.mu.Lock()
+	st.ResponseWriter.WriteHeader(status)
+	st.mu.Unlock()
+	if status == http.StatusOK && strings.HasPrefix(st.Header().Get("Content-Type"), "text/event-stream") {
+		st.s.opening(st)
+	}
+}
+
+func (st *sseStream) Unwrap() http.ResponseWriter { return st.ResponseWriter }
+
+// opening makes st the latest stream of its session.
+func (s *subscriptions) opening(st *sseStream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams[st.id] = append(s.streams[st.id], st)
+	if ch := s.opened[st.id]; ch != nil {
+		close(ch)
+		delete(s.opened, st.id)
+	}
+}
+
+// closing forgets st (once its handler has returned, or it broke).
+func (s *subscriptions) closing(st *sseStream) {
+	st.mu.Lock()
+	st.ended = true
+	st.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := slices.DeleteFunc(s.streams[st.id], func(o *sseStream) bool { return o == st })
+	if len(open) == 0 {
+		delete(s.streams, st.id)
+	} else {
+		s.streams[st.id] = open
+	}
+}
+
+// listen finds the GET streams of /mcp (see send).
+func (s *subscriptions) listen(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(mcpserver.HeaderKeySessionID)
-		if r.Method != http.MethodPost || id == "" {
+		if r.Method != http.MethodGet || id == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s.mu.Lock()
-		s.posts[id]++
-		s.mu.Unlock()
-		defer func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.posts[id]--; s.posts[id] > 0 {
-				return
-			}
-			delete(s.posts, id)
-			if q := s.quiet[id]; q != nil {
-				close(q)
-				delete(s.quiet, id)
-			}
-		}()
-		next.ServeHTTP(w, r)
+		st := &sseStream{ResponseWriter: w, s: s, id: id}
+		defer s.closing(st)
+		next.ServeHTTP(st, r)
 	})
 }
 
 func notification(method string, params map[string]any) mcp.JSONRPCNotification {
 	return mcp.JSONRPCNotification{
-		JSONRPC: mcp.JSONRPC_VERSION,
+		JSONRPC:      mcp.JSONRPC_VERSION,
 		Notification: mcp.Notification{Method: method, Params: mcp.NotificationParams{AdditionalFields: params}},
 	}
 }

@@ -47,3 +47,10 @@ func SQLitePragmas(s Store) (journalMode string, synchronous int, err error) {
 func WithSchemaVersion(v int) Option {
 	return func(o *options) { o.schemaVersion = v }
 }
+
+// SQLiteFTSIntegrity runs FTS5's integrity check of the full-text index
+// against wa_messages, its content: an error if they disagree.
+func SQLiteFTSIntegrity(s Store) error {
+	_, err := s.(*sqlStore).eng.(*sqliteEngine).w.Exec(`INSERT INTO wa_messages_fts (wa_messages_fts, rank) VALUES ('integrity-check', 1)`)
+	return err
+}

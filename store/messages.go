@@ -33,7 +33,8 @@ type convStmts struct {
 	lastInbound                              string
 	customerOf                               string // the customer a stored message joined
 	historyBefore, historyAfter              string
-	search                                   [2]string // without, with a customer
+	search                                   [2][2]string // by customer filter, by bucket filter (searchSteps)
+	maxSeq                                   string
 	markFind, markPoint, markCount, markSet  string
 	changes                                  [4]string
 	latestChange                             string
@@ -55,8 +56,10 @@ type convDialect struct {
 	// search is the whole SELECT of {cols} (of the message, m.), newest
 	// first below {b}, at most {l}, matching {w} (searchArg) for number
 	// {p}, with {customer} replaced by searchCustomer, the filter on one
-	// customer ({c}), when there is one.
-	search, searchCustomer string
+	// customer ({c}), when there is one, and {recent} by searchRecent,
+	// the filter on the buckets of Seqs {bk} (searchSteps), when the
+	// engine has one ("" where its index yields the newest first).
+	search, searchCustomer, searchRecent string
 	// searchArg turns a number and the words of a query (searchWords)
 	// into the {w} of search.
 	searchArg func(phone string, words []string) string
@@ -151,10 +154,20 @@ func (s *sqlStore) initConversations() (writes, reads []string) {
 	c.historyAfter = s.bind(fmt.Sprintf(hist, ">", "ASC", "ASC"), "p", "c", "t", "s", "l")
 
 	searchCols := s.msgColumns("m.")
-	for i, cond := range []string{"", d.conv.searchCustomer} {
-		q := strings.NewReplacer("{cols}", searchCols, "{customer}", cond).Replace(d.conv.search)
-		c.search[i] = s.bind(q, "w", "p", "b", "l", "c")
+	for i, cust := range []string{"", d.conv.searchCustomer} {
+		for j, recent := range []string{"", d.conv.searchRecent} {
+			names := []string{"w", "p", "b", "l"} // each variant binds only what it reads
+			if recent != "" {
+				names = append(names, "bk")
+			}
+			if cust != "" {
+				names = append(names, "c")
+			}
+			q := strings.NewReplacer("{cols}", searchCols, "{customer}", cust, "{recent}", recent).Replace(d.conv.search)
+			c.search[i][j] = s.bind(q, names...)
+		}
 	}
+	c.maxSeq = `SELECT COALESCE(MAX(seq), 0) FROM wa_messages`
 
 	c.markFind = s.bind(`SELECT customer, ts, seq FROM wa_messages
 		WHERE message_id = {id} AND phone_number_id = {p} AND direction = 'in'`, "id", "p")
@@ -177,8 +190,10 @@ func (s *sqlStore) initConversations() (writes, reads []string) {
 
 	writes = []string{c.insMessage, c.insMessageBSUI, c.insChange}
 	reads = []string{c.inboundAll, c.inboundType, strings.Replace(c.inboundCustomer, "{types}", "", 1), c.conversation, c.resolve, c.lastInbound,
-		c.historyBefore, c.historyAfter, c.search[0], c.search[1], c.changes[0], c.changes[1], c.changes[2], c.changes[3],
-		c.latestChange}
+		c.historyBefore, c.historyAfter, c.changes[0], c.changes[1], c.changes[2], c.changes[3], c.latestChange, c.maxSeq}
+	for _, row := range c.search {
+		reads = append(reads, row[:]...)
+	}
 	for _, row := range c.conversations {
 		reads = append(reads, row[:]...)
 	}
@@ -426,37 +441,76 @@ func searchWords(q string) []string {
 
 // Search finds nothing for a query without words; a query is never passed
 // to the engine as it was typed, only its words (searchWords), each quoted
-// by the dialect's searchArgs.
+// by the dialect's searchArg.
 func (s *sqlStore) Search(ctx context.Context, q SearchQuery) ([]Message, error) {
-	query, args, err := s.searchQuery(ctx, q)
-	if err != nil || query == "" {
-		return nil, err
-	}
-	msgs, err := s.queryMessages(ctx, query, args)
+	steps, err := s.searchSteps(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
-	return msgs, nil
+	limit := clampLimit(q.Limit)
+	var out []Message
+	for _, st := range steps {
+		msgs, err := s.queryMessages(ctx, st.query, st.args)
+		if err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		out = append(out, msgs[:min(len(msgs), limit-len(out))]...)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
 }
 
-func (s *sqlStore) searchQuery(ctx context.Context, q SearchQuery) (string, []any, error) {
+// searchSteps are the reads of a search, run in order until one fills the
+// page. An engine whose index yields its matches newest first (SQLite's
+// FTS5) needs one. PostgreSQL's GIN index yields them unordered, so that
+// one read would fetch every match before keeping the newest: a common
+// word's tens of thousands. Its first read asks the index only for the
+// matches in the two newest buckets of Seqs below the cursor (at least
+// 4096 messages), which a word common enough to fill the page has; the
+// second, run only when the first came back short, asks for every match
+// below those buckets, which a word that rare has few of.
+func (s *sqlStore) searchSteps(ctx context.Context, q SearchQuery) ([]stmt, error) {
 	words := searchWords(q.Query)
 	if len(words) == 0 {
-		return "", nil, nil
+		return nil, nil
 	}
 	before := q.Before
 	if before <= 0 {
 		before = math.MaxInt64
 	}
 	args := []any{s.d.conv.searchArg(q.PhoneNumberID, words), q.PhoneNumberID, before, clampLimit(q.Limit)}
-	if q.Customer == "" {
-		return s.conv.search[0], args, nil
+	cust := 0
+	var custArg []any
+	if q.Customer != "" {
+		c, err := s.resolveCustomer(ctx, q.PhoneNumberID, q.Customer)
+		if err != nil {
+			return nil, err
+		}
+		cust, custArg = 1, []any{c}
 	}
-	cust, err := s.resolveCustomer(ctx, q.PhoneNumberID, q.Customer)
-	if err != nil {
-		return "", nil, fmt.Errorf("store: search: %w", err)
+	all := stmt{s.conv.search[cust][0], append(args, custArg...)}
+	if s.d.conv.searchRecent == "" {
+		return []stmt{all}, nil
 	}
-	return s.conv.search[1], append(args, cust), nil
+	hi := before
+	if hi == math.MaxInt64 {
+		var max int64
+		if _, err := s.queryRow(ctx, s.conv.maxSeq, nil, &max); err != nil {
+			return nil, err
+		}
+		hi = max + 1
+	}
+	top := (hi - 1) >> searchBucketBits
+	if top < 1 {
+		return []stmt{all}, nil // the two buckets would hold every Seq
+	}
+	buckets := fmt.Sprintf("'@%d' | '@%d'", top, top-1)
+	recent := stmt{s.conv.search[cust][1], append(append(slices.Clone(args), buckets), custArg...)}
+	older := slices.Clone(all.args)
+	older[2] = (top - 1) << searchBucketBits // below the buckets the first step read
+	return []stmt{recent, {all.query, older}}, nil
 }
 
 // MarkRead moves the conversation's read point forward only (marking an
@@ -556,6 +610,8 @@ func (s *sqlStore) Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
 	return changes, nil
 }
 
+// changesQuery: a subject without a field (rare: subjects are ids of one
+// field's kind) walks the Seq order filtering on it.
 func (s *sqlStore) changesQuery(q ChangeQuery) (string, []any) {
 	limit := clampLimit(q.Limit)
 	switch {
@@ -710,7 +766,19 @@ func (s *sqlStore) ExplainRead(ctx context.Context, q any) ([]string, error) {
 	case HistoryQuery:
 		query, args, err = s.messagesQuery(ctx, q)
 	case SearchQuery:
-		query, args, err = s.searchQuery(ctx, q)
+		steps, err := s.searchSteps(ctx, q)
+		if err != nil || len(steps) == 0 {
+			return nil, fmt.Errorf("store: explain: no search (%v)", err)
+		}
+		var plans []string
+		for _, st := range steps {
+			p, err := s.explain(ctx, st.query, st.args)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, p...)
+		}
+		return plans, nil
 	case ChangeQuery:
 		query, args = s.changesQuery(q)
 	default:

@@ -82,22 +82,29 @@ var pgDialect = dialect{
 			ORDER BY c.last_seq DESC LIMIT {l}`,
 		inboxUnread: `{join}WHERE c.phone_number_id = {p} AND c.unread > 0 AND c.last_seq < {b}{open}
 			ORDER BY c.last_seq DESC LIMIT {l}`,
-		// The matches are collected through the GIN index first
-		// (MATERIALIZED: a fence the planner cannot see through), then
-		// the newest taken. Without the fence, a generic plan walks the
-		// primary key from the newest message, testing each row's text:
-		// a read of the whole table for a rare word. The number's lexeme
-		// is built in SQL, quoted as a tsquery lexeme; the words are
-		// searchArg's. A query whose words all vanish in the parser finds
-		// nothing (not every message of the number).
+		// The matches are collected through the GIN index (the
+		// MATERIALIZED hits: a fence the planner cannot see through),
+		// the newest of them taken (top, a fence too), and only those
+		// read whole. Without the first fence, a generic plan walks the
+		// primary key from the newest message testing each row's text: a
+		// read of the whole table for a rare word; without the second,
+		// it joins the hits by walking the primary key. "seq + 0": not a
+		// range of the primary key, which a generic plan would AND with
+		// the GIN matches, reading every Seq below the cursor. {recent}
+		// is the bucket filter of searchSteps' first step. The number's
+		// lexeme is built in SQL, quoted as a tsquery lexeme; the words
+		// are searchArg's. A query whose words all vanish in the parser
+		// finds nothing (not every message of the number).
 		search: `WITH hits AS MATERIALIZED (
 				SELECT seq FROM wa_messages
 				WHERE ` + pgSearchVector + ` @@ (to_tsquery('simple', ` + pgFold("{w}") + `) &&
-					('''#' || replace(replace({p}, '\', '\\'), '''', '''''') || '''')::tsquery)
+					('''#' || replace(replace({p}, '\', '\\'), '''', '''''') || '''')::tsquery{recent})
 				AND numnode(to_tsquery('simple', ` + pgFold("{w}") + `)) > 0
-				AND phone_number_id = {p} AND seq < {b}{customer})
-			SELECT {cols} FROM hits h JOIN wa_messages m ON m.seq = h.seq
-			ORDER BY m.seq DESC LIMIT {l}`,
+				AND phone_number_id = {p} AND seq + 0 < {b}{customer}),
+			top AS MATERIALIZED (SELECT seq FROM hits ORDER BY seq DESC LIMIT {l})
+			SELECT {cols} FROM top JOIN wa_messages m ON m.seq = top.seq
+			ORDER BY m.seq DESC`,
+		searchRecent: ` && {bk}::tsquery`,
 		// Spelled so that no index serves it: the conversation's index
 		// would test the text of every message of a long conversation.
 		searchCustomer: ` AND customer || '' = {c}`,

@@ -1,6 +1,9 @@
 package store
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // schemaV3 is the engine-neutral part of migration 3, the conversation
 // store, in an engine's types: both directions of every conversation in
@@ -136,21 +139,20 @@ func sqliteV3() []string {
 		END`,
 		`CREATE VIRTUAL TABLE wa_messages_fts USING fts5(phone_number_id, text,
 			content = 'wa_messages', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2')`,
-		// Rows without text are left out of the index; the delete must
-		// then leave them out too (deleting what an external-content index
-		// never held corrupts it).
-		`CREATE TRIGGER wa_messages_fts_insert AFTER INSERT ON wa_messages WHEN NEW.text <> '' BEGIN
+		// Every row, also one without text: FTS5's invariant (its
+		// integrity check, a 'rebuild') is that the index holds exactly
+		// what the content table does.
+		`CREATE TRIGGER wa_messages_fts_insert AFTER INSERT ON wa_messages BEGIN
 			INSERT INTO wa_messages_fts (rowid, phone_number_id, text) VALUES (NEW.seq, NEW.phone_number_id, NEW.text);
 		END`,
-		`CREATE TRIGGER wa_messages_fts_delete AFTER DELETE ON wa_messages WHEN OLD.text <> '' BEGIN
+		`CREATE TRIGGER wa_messages_fts_delete AFTER DELETE ON wa_messages BEGIN
 			INSERT INTO wa_messages_fts (wa_messages_fts, rowid, phone_number_id, text)
 			VALUES ('delete', OLD.seq, OLD.phone_number_id, OLD.text);
 		END`,
 		`CREATE TRIGGER wa_messages_fts_update AFTER UPDATE OF phone_number_id, text ON wa_messages BEGIN
 			INSERT INTO wa_messages_fts (wa_messages_fts, rowid, phone_number_id, text)
-			SELECT 'delete', OLD.seq, OLD.phone_number_id, OLD.text WHERE OLD.text <> '';
-			INSERT INTO wa_messages_fts (rowid, phone_number_id, text)
-			SELECT NEW.seq, NEW.phone_number_id, NEW.text WHERE NEW.text <> '';
+			VALUES ('delete', OLD.seq, OLD.phone_number_id, OLD.text);
+			INSERT INTO wa_messages_fts (rowid, phone_number_id, text) VALUES (NEW.seq, NEW.phone_number_id, NEW.text);
 		END`,
 	}
 	j := func(path string) string { return `json_extract(raw, '$.` + path + `')` }
@@ -191,16 +193,27 @@ func copyInbound(field func(path string) string, guard string) string {
 }
 
 // pgSearchVector is the expression PostgreSQL's full-text index is built on
-// (and searches must spell exactly so, to use it): the business number as
-// a lexeme of its own ('#' and the id, which no word of a text can be:
-// the parser never yields '#'), so that a search of one number intersects
-// posting lists in the index instead of filtering every match of the
-// words; and the words of the text, lowercased by the 'simple'
-// configuration (no stemming, no stop words: the text is in any language)
-// with the accents of Latin letters taken off (pgFold), as SQLite's
-// remove_diacritics does. Fixed: the index of migration 3 is built on it.
-var pgSearchVector = `(array_to_tsvector(ARRAY['#' || phone_number_id]) || ` +
-	`to_tsvector('simple'::regconfig, ` + pgFold("text") + `))`
+// (and searches must spell exactly so, to use it). Its lexemes:
+//
+//   - the business number, '#' and its id, so that a search of one number
+//     intersects posting lists in the index instead of filtering every
+//     match of the words (the parser never yields a '#', so no word of a
+//     text is one);
+//   - the Seq's bucket, '@' and seq >> searchBucketBits, so that a search
+//     can ask the index for the newest matches first (sqlStore.searchSteps):
+//     GIN returns its matches unordered, each one a read of the table;
+//   - the words of the text, lowercased by the 'simple' configuration (no
+//     stemming, no stop words: the text is in any language), with the
+//     accents of Latin letters taken off (pgFold), as SQLite's
+//     remove_diacritics does.
+//
+// Fixed: the index of migration 3 is built on it.
+var pgSearchVector = `(array_to_tsvector(ARRAY['#' || phone_number_id, '@' || (seq >> ` +
+	strconv.Itoa(searchBucketBits) + `)::text]) || to_tsvector('simple'::regconfig, ` + pgFold("text") + `))`
+
+// searchBucketBits sizes the Seq buckets of pgSearchVector: 4096 Seqs each.
+// Fixed, as pgSearchVector.
+const searchBucketBits = 12
 
 // pgFold takes the accents off the Latin letters of the text expr:
 // decomposed (NFD), a Latin letter's combining marks removed. The index

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
@@ -131,5 +133,42 @@ func TestDefaultPath(t *testing.T) {
 	}
 	if want := filepath.Join(home, ".local", "share", "whatsapp-mcp", "events.db"); p != want {
 		t.Fatalf("DefaultPath() = %s, want %s", p, want)
+	}
+}
+
+// The full-text index follows wa_messages through saves (messages with and
+// without text) and prunes: FTS5's own check finds them in agreement.
+func TestSQLiteFullTextIndexConsistent(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "events.db"))()
+	defer s.Close()
+	ctx := context.Background()
+	old, recent := time.Unix(1_700_000_000, 0), time.Unix(1_760_000_000, 0)
+	var b store.Batch
+	for i := range 300 {
+		m := store.InboundMessage{PhoneNumberID: "106540352242922", MessageID: fmt.Sprint("wamid.", i), From: fmt.Sprint(16505550000 + i%7),
+			Type: "text", Timestamp: int64(i), Text: fmt.Sprint("word", i%11, " café"), ReceivedAt: old}
+		if i%3 == 0 {
+			m.Text, m.Type = "", "reaction"
+		}
+		if i%2 == 0 {
+			m.ReceivedAt = recent
+		}
+		b.Inbound = append(b.Inbound, m)
+	}
+	if _, _, err := s.Save(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SQLiteFTSIntegrity(s); err != nil {
+		t.Fatalf("after saving: %v", err)
+	}
+	if p, err := s.Prune(ctx, time.Unix(1_750_000_000, 0)); err != nil || p.Messages != 150 {
+		t.Fatalf("Prune = %+v, %v", p, err)
+	}
+	if err := store.SQLiteFTSIntegrity(s); err != nil {
+		t.Fatalf("after pruning: %v", err)
+	}
+	hits, err := s.Search(ctx, store.SearchQuery{PhoneNumberID: "106540352242922", Query: "cafe", Limit: 1000})
+	if err != nil || len(hits) != 100 { // the recent ones with text: even i, not a multiple of 3
+		t.Fatalf("Search after Prune: %d hits, %v; want 100", len(hits), err)
 	}
 }

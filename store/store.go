@@ -1,6 +1,8 @@
 // Package store keeps the events Meta delivers to the webhook (message status
-// updates and inbound messages) durably and without duplicates, so that the
-// status trigger can serve them later with a cursor.
+// updates, inbound messages, every other change) and the messages the
+// business sends, durably and without duplicates, so that the triggers serve
+// them later with a cursor and the conversation tools read the inbox, the
+// history and the search (docs/cloud-api.md#conversations-store).
 //
 // Meta has no API to fetch past webhooks and retries a delivery until it gets a
 // 200, so the receiver answers 200 only after Save has committed. Two engines
@@ -123,11 +125,12 @@ type Store interface {
 	// transaction, which it may share with concurrent Saves (group commit),
 	// and returns only once that transaction has committed; if it fails,
 	// every Save in it fails. Duplicates are ignored: statuses on
-	// (MessageID, Status), inbound on MessageID. The first copy wins: Meta
-	// may resend the same status with a different payload, and the later one
-	// is dropped. Returns how many were new to this Save: an event two
-	// concurrent Saves carry is new for one of them only. After Close, Save
-	// fails.
+	// (MessageID, Status), messages (inbound and outbound alike) on
+	// MessageID, changes on Key. The first copy wins: Meta may resend the
+	// same status with a different payload, and the later one is dropped.
+	// Returns how many statuses and inbound messages were new to this
+	// Save: an event two concurrent Saves carry is new for one of them
+	// only. After Close, Save fails.
 	Save(ctx context.Context, b Batch) (newStatuses, newInbound int, err error)
 
 	// Statuses returns events with Seq > q.After for that phone number (and
@@ -188,9 +191,14 @@ type Store interface {
 	LatestChange(ctx context.Context, field, subject string) (c Change, ok bool, err error)
 
 	// Listen calls fn after each commit that stored new messages, once per
-	// message, in commit order: for Saves of this store and, on
-	// PostgreSQL, of every store on the same database (LISTEN/NOTIFY).
-	// fn must not block. stop ends the calls.
+	// message, in commit order: for Saves of this store (before Save
+	// returns) and, on PostgreSQL, of every store on the same database
+	// (LISTEN/NOTIFY, on a connection of the store's own, opened by the
+	// first Listen, which returns once it listens, or after a few seconds
+	// if the database cannot be reached; a notice sent while it is not
+	// connected is lost, so a waiter still reads again at its deadline).
+	// fn is called from one goroutine at a time and must not block. stop
+	// ends the calls.
 	Listen(fn func(Notice)) (stop func())
 
 	// Prune deletes the statuses, messages and changes received before

@@ -39,6 +39,9 @@ func NormalizePhone(s string) string {
 		// 00 is the international prefix in most of the world: 0044… is +44….
 		d = d[2:]
 	}
+	if d == "" {
+		return s // no digits ("()", "00"): not a number, named as written
+	}
 	return "+" + d
 }
 

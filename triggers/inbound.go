@@ -3,12 +3,12 @@ package triggers
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -76,18 +76,12 @@ func (in *InboundTriggerInput) Check() []tools.FieldError {
 	return errs
 }
 
-// bsuid is the shape of a business-scoped user id, "US.13491208655302741918"
-// or a parent's "US.ENT.11815799212886844830" (docs/cloud-api.md#bsuid): a
-// country code, a dot, then letters, digits and dots; at most 160 bytes
-// (the from_number tag), as the conversation tools read to_number.
-var bsuid = regexp.MustCompile(`^[A-Za-z]{2}\.[0-9A-Za-z.]*[0-9A-Za-z]$`)
-
 // customerRule reads a customer input: a BSUID as it is, else a phone
 // number or wa_id with the operator's phone policy, as the send tools read
 // to_number. It returns the store's key of the customer (a BSUID, or the
 // wa_id's digits).
 func customerRule(phones tools.PhonePolicy, field, s string) (customer string, errs []tools.FieldError) {
-	if s == "" || bsuid.MatchString(s) {
+	if s == "" || cloudapi.IsBSUID(s) {
 		return s, nil
 	}
 	c := phones.Check(s)

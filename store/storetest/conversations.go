@@ -635,3 +635,76 @@ func testSearch(t *testing.T, open openFunc) {
 		t.Errorf("a hit comes back whole: %+v", got)
 	}
 }
+
+// testSearchManyMessages: a search over more messages than an engine may
+// read in one step (PostgreSQL asks its index for the newest Seqs first,
+// then for the rest) returns the same as one over all of them: every
+// match newest first, a rare word's older matches too, and paging with
+// Before crosses the steps without repeating or skipping one.
+func testSearchManyMessages(t *testing.T, open openFunc) {
+	s := open()
+	ctx := context.Background()
+	const n = 12_000
+	var (
+		b            store.Batch
+		rare, common []string // ids, oldest first
+	)
+	for i := range n {
+		text, id := "filler words", fmt.Sprintf("wamid.many.%05d", i)
+		if i%3 == 0 {
+			text += " common"
+			common = append(common, id)
+		}
+		if i%1500 == 7 {
+			text += " rarest"
+			rare = append(rare, id)
+		}
+		cust := alice
+		if i%2 == 1 {
+			cust = bob
+		}
+		b.Inbound = append(b.Inbound, msgIn(phoneA, id, cust, int64(i), "text", text))
+		if len(b.Inbound) == 4000 {
+			save(t, s, b)
+			b = store.Batch{}
+		}
+	}
+	save(t, s, b)
+	slices.Reverse(rare)
+	slices.Reverse(common)
+	search := func(q store.SearchQuery) []store.Message {
+		t.Helper()
+		msgs, err := s.Search(ctx, q)
+		if err != nil {
+			t.Fatalf("Search(%+v): %v", q, err)
+		}
+		return msgs
+	}
+	wantIDs(t, "rarest", search(store.SearchQuery{PhoneNumberID: phoneA, Query: "rarest"}), rare...)
+	wantIDs(t, "common, first page", search(store.SearchQuery{PhoneNumberID: phoneA, Query: "common", Limit: 20}), common[:20]...)
+	var aliceRare []string
+	for _, id := range rare {
+		var i int
+		fmt.Sscanf(id, "wamid.many.%d", &i)
+		if i%2 == 0 {
+			aliceRare = append(aliceRare, id)
+		}
+	}
+	wantIDs(t, "rarest, one customer", search(store.SearchQuery{PhoneNumberID: phoneA, Query: "rarest", Customer: alice}), aliceRare...)
+	var paged []store.Message
+	q := store.SearchQuery{PhoneNumberID: phoneA, Query: "rar", Limit: 3}
+	for range len(rare) + 1 {
+		page := search(q)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		q.Before = page[len(page)-1].Seq
+	}
+	wantIDs(t, "rarest, paged by 3", paged, rare...)
+	// From a cursor deep in the past, the page is the matches below it.
+	first := search(store.SearchQuery{PhoneNumberID: phoneA, Query: "common", Limit: 1000})
+	wantIDs(t, "common, a page of 1000", first, common[:1000]...)
+	wantIDs(t, "common, below a cursor", search(store.SearchQuery{PhoneNumberID: phoneA, Query: "common", Before: first[999].Seq, Limit: 5}),
+		common[1000:1005]...)
+}

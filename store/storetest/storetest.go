@@ -69,6 +69,7 @@ func Run(t *testing.T, factory Factory) {
 		{"MessagesHistory", testMessagesHistory},
 		{"MarkRead", testMarkRead},
 		{"Search", testSearch},
+		{"SearchManyMessages", testSearchManyMessages},
 		{"Changes", testChanges},
 		{"Prune", testPrune},
 		{"Listen", testListen},

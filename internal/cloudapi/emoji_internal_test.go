@@ -1,4 +1,4 @@
-package actions
+package cloudapi
 
 import (
 	"testing"
@@ -52,8 +52,8 @@ func TestIsEmoji(t *testing.T) {
 		{"", false}, // the empty emoji is the tool's, not an emoji
 	}
 	for _, tt := range tests {
-		if got := isEmoji(tt.s); got != tt.want {
-			t.Errorf("isEmoji(%+q) = %v, want %v", tt.s, got, tt.want)
+		if got := IsEmoji(tt.s); got != tt.want {
+			t.Errorf("IsEmoji(%+q) = %v, want %v", tt.s, got, tt.want)
 		}
 	}
 }

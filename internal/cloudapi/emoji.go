@@ -1,4 +1,4 @@
-package actions
+package cloudapi
 
 import (
 	"unicode"
@@ -6,7 +6,7 @@ import (
 	"github.com/rivo/uniseg"
 )
 
-// isEmoji reports whether s is exactly one emoji, as a reaction must be
+// IsEmoji reports whether s is exactly one emoji, as a reaction must be
 // (docs/cloud-api.md#reactions): one grapheme cluster (uniseg splits them
 // by Unicode's rules, so "👍👍" is two and "👨‍👩‍👧" one) that is
 //   - a flag: two regional indicators (🇵🇹),
@@ -18,7 +18,7 @@ import (
 //
 // Go's unicode package has no emoji properties and uniseg keeps its own
 // unexported, hence the table below.
-func isEmoji(s string) bool {
+func IsEmoji(s string) bool {
 	cluster, rest, _, _ := uniseg.FirstGraphemeClusterInString(s, -1)
 	if cluster == "" || rest != "" {
 		return false
