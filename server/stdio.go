@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,12 +118,17 @@ type stdioConn struct {
 }
 
 // read reads in line by line and dispatches each message, until the end of
-// input (nil) or a read error.
+// input (nil) or a read error. A line over the cap of what it calls is
+// answered with an error and not kept (readLine).
 func (c *stdioConn) read(in io.Reader) error {
-	r := bufio.NewReaderSize(in, 64<<10)
+	r := bufio.NewReaderSize(in, peekBytes)
 	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && !c.stopped.Load() {
+		line, refused, err := c.readLine(r)
+		switch {
+		case c.stopped.Load():
+		case refused != nil:
+			c.refuseLine(line, refused)
+		case len(line) > 0:
 			c.dispatch(line)
 		}
 		if err == io.EOF {
@@ -132,6 +138,84 @@ func (c *stdioConn) read(in io.Reader) error {
 			return err
 		}
 	}
+}
+
+// readLine reads one line with its newline, within the caps mcpBodies puts
+// on an HTTP body: past the default cap, a line must be a tools/call of a
+// tool with a larger cap, named in its first peekBytes (a line that does
+// not say may run to the largest cap); no line may pass the largest cap. A
+// line refused is read to its end without being held: line is then its
+// first bytes (for its id), refused why. A line within its cap is copied
+// once, as bufio.Reader.ReadBytes does.
+func (c *stdioConn) readLine(r *bufio.Reader) (line []byte, refused *bodyError, err error) {
+	frag, err := r.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return append([]byte(nil), frag...), nil, err
+	}
+	small := DefaultMaxInputBytes + envelopeBytes
+	limit := small
+	first := append([]byte(nil), frag...) // bufio's buffer: exactly peekBytes
+	parts, n := [][]byte{first}, int64(len(first))
+	for err == bufio.ErrBufferFull {
+		frag, err = r.ReadSlice('\n')
+		n += int64(len(frag))
+		if refused != nil {
+			continue // read on to the end of the line, keeping nothing
+		}
+		if n > limit && limit == small {
+			limit = c.srv.largestInput() + envelopeBytes
+			if method, name, known := peekCall(first); known {
+				if refused = c.srv.largeCall(method, name, -1); refused == nil {
+					limit = inputCap(c.srv.byName[name]) + envelopeBytes
+				}
+			}
+		}
+		if refused == nil && n > limit {
+			refused = tooLarge(limit, "any MCP message")
+		}
+		if refused != nil {
+			parts = nil
+			continue
+		}
+		parts = append(parts, append([]byte(nil), frag...))
+	}
+	if refused != nil {
+		return first, refused, err
+	}
+	return bytes.Join(parts, nil), nil, err
+}
+
+// refuseLine answers a line refused for its size with a JSON-RPC error,
+// with the message's id when its first bytes give it.
+func (c *stdioConn) refuseLine(prefix []byte, e *bodyError) {
+	msg := strings.Replace(e.msg, "the request body", "the message", 1)
+	b, _ := json.Marshal(struct {
+		JSONRPC string                  `json:"jsonrpc"`
+		ID      json.RawMessage         `json:"id"`
+		Error   mcp.JSONRPCErrorDetails `json:"error"`
+	}{mcp.JSONRPC_VERSION, peekID(prefix), mcp.JSONRPCErrorDetails{Code: mcp.INVALID_REQUEST, Message: msg}})
+	c.w.sendRaw(b)
+}
+
+// peekID reads the id of a JSON-RPC message from its first bytes, when it
+// comes before anything long, as every SDK writes it; else null.
+func peekID(prefix []byte) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return json.RawMessage("null")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, isKey := tok.(string)
+		var v json.RawMessage
+		if err != nil || !isKey || dec.Decode(&v) != nil {
+			break
+		}
+		if key == "id" && len(v) > 0 && (v[0] == '"' || v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
+			return v
+		}
+	}
+	return json.RawMessage("null")
 }
 
 // dispatch routes one message: a request runs on a goroutine of its own (a

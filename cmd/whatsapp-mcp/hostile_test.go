@@ -38,7 +38,9 @@ import (
 //
 // Every case must be answered (no hang, no crash: the same process serves
 // the next case) with a clear error naming the problem (the envelope's
-// error, a JSON-RPC error, an HTTP 4xx, or the call command's usage error),
+// error, a JSON-RPC error, an HTTP 4xx, or the call command's usage error;
+// an input over its tool's cap is refused for its size on every transport,
+// as docs/architecture.md#request-bodies says, before it is held whole),
 // without any request to the Graph API (a fake that counts every request;
 // a valid control call proves the count moves when it should), and within
 // bounded memory: the server's peak RSS (VmHWM of /proc/<pid>/status; the
@@ -74,7 +76,9 @@ func TestHostileInput(t *testing.T) {
 		tr.stop(t)
 		cancel()
 	}
-	h.checkOutside(t)
+	if err := h.outsideChanged(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 const (
@@ -89,9 +93,6 @@ const (
 	hostileRaceTries = 100
 	// hostileMediaID is the one media object the fake Graph serves.
 	hostileMediaID = "4242424242424242"
-	// hostileUploadCap is WHATSAPP_UPLOAD_MEDIA's input cap (actions'
-	// maxUploadInput: a 100 MB file as base64 and some room).
-	hostileUploadCap = 137_565_538
 )
 
 // hostileGraph is newFakeGraph fronted by a handler that also serves one
@@ -177,11 +178,11 @@ func (h *hostileEnv) env(t *testing.T) []string {
 		"WHATSAPP_MEDIA_DIR="+h.media)
 }
 
-// checkOutside: nothing was written or created outside the media directory.
-func (h *hostileEnv) checkOutside(t *testing.T) {
-	t.Helper()
+// outsideChanged says what was written or created outside the media
+// directory, if anything.
+func (h *hostileEnv) outsideChanged() error {
 	if got, _ := os.ReadFile(h.victim); string(got) != hostileVictim {
-		t.Fatalf("the file outside the media directory was overwritten: %q", got)
+		return fmt.Errorf("the file outside the media directory was overwritten: %q", got)
 	}
 	entries, _ := os.ReadDir(h.outside)
 	if len(entries) != 1 {
@@ -189,11 +190,12 @@ func (h *hostileEnv) checkOutside(t *testing.T) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Fatalf("files were created outside the media directory: %v", names)
+		return fmt.Errorf("files were created outside the media directory: %v", names)
 	}
 	if got, _ := os.ReadFile(filepath.Join(h.secret, "secret.txt")); string(got) != "do not upload" {
-		t.Fatalf("the secret file changed: %q", got)
+		return fmt.Errorf("the secret file changed: %q", got)
 	}
+	return nil
 }
 
 // hostileBody is a request part: head, then n copies of fill, then tail,
@@ -245,6 +247,7 @@ type hostileAnswer struct {
 	msg        string         // the error: envelope error, JSON-RPC error, HTTP body, stderr
 	data       map[string]any // the envelope's data, when there is one
 	peakMB     float64        // the server's peak RSS after the answer
+	nullID     bool           // a JSON-RPC answer with "id": null
 }
 
 func (a hostileAnswer) summary() string {
@@ -317,27 +320,29 @@ func (h *hostileEnv) cases() []hostileCase {
 			want: []string{"JSON", "parse error"}},
 		{name: "10 MB string", tool: "WHATSAPP_SEND_MESSAGE",
 			args: hostileBody{head: `{` + hostileTo + `,"text":"`, fill: 'a', n: 10_000_000, tail: `"}`},
-			want: []string{"`text`", "larger than"}},
+			want: []string{"larger than"}},
 		{name: "10 MB key", tool: "WHATSAPP_GET_PHONE_NUMBERS",
-			args: hostileBody{head: `{"`, fill: 'k', n: 10_000_000, tail: `":1}`}, want: []string{"not an input", "larger than"}},
+			args: hostileBody{head: `{"`, fill: 'k', n: 10_000_000, tail: `":1}`}, want: []string{"larger than"}},
 		{name: "100,000-deep arrays", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"text":` + deepArrays + `}`),
 			want: []string{"depth", "JSON", "parse error"}},
 		{name: "100,000-deep objects", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"text":` + deepObjects + `}`),
 			want: []string{"depth", "JSON", "parse error"}},
 		{name: "100,000-deep arguments", tool: "WHATSAPP_GET_PHONE_NUMBERS", args: hostileText(deepArrays),
 			want: []string{"depth", "JSON", "parse error"}},
-		{name: "invalid UTF-8 in a string", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"text":"hi \xff\xfe\xc0\xaf there"}`),
+		{name: "invalid UTF-8 in a string", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"text":"hi ` + "\xff\xfe\xc0\xaf" + ` there"}`),
 			want: []string{"UTF-8"}},
-		{name: "invalid UTF-8 in a key", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"te\xffxt":"hi"}`),
+		{name: "invalid UTF-8 in a key", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"te` + "\xff" + `xt":"hi"}`),
 			want: []string{"UTF-8", "not an input"}},
 		{name: "lone surrogate escape", tool: "WHATSAPP_SEND_MESSAGE", args: hostileText(`{` + hostileTo + `,"text":"hi \ud83d"}`),
 			want: []string{"UTF-8", "surrogate"}},
 		{name: "base64 over the image cap (8 MB)", tool: "WHATSAPP_UPLOAD_MEDIA",
 			args: hostileBody{head: `{"phone_number_id":"` + testPhone + `","media_type":"image","file_to_upload":{"name":"a.jpg","content":"`, fill: 'A', n: 8_000_000, tail: `"}}`},
 			want: []string{"5 MB"}},
+		// WHATSAPP_UPLOAD_MEDIA's input cap is 137,565,538 bytes (a 100 MB
+		// file as base64, and room): 138 MB is over it.
 		{name: "base64 over the upload's input cap (138 MB)", tool: "WHATSAPP_UPLOAD_MEDIA",
 			args: hostileBody{head: `{"phone_number_id":"` + testPhone + `","media_type":"document","file_to_upload":{"name":"a.pdf","content":"`, fill: 'A', n: 138_000_000, tail: `"}}`},
-			want: []string{"100 MB", "larger than"}},
+			want: []string{"larger than"}},
 		{name: "upload path ../", tool: "WHATSAPP_UPLOAD_MEDIA", args: upload(`{"path":"../secret/secret.txt"}`), want: []string{"`..`"}},
 		{name: "upload path absolute", tool: "WHATSAPP_UPLOAD_MEDIA", args: upload(`{"path":"/etc/passwd","mimetype":"text/plain"}`), want: []string{"outside the media directory"}},
 		{name: "upload symlink inside pointing out", tool: "WHATSAPP_UPLOAD_MEDIA", args: upload(`{"path":"out-link.txt"}`), want: []string{"outside the media directory"}},
@@ -370,7 +375,9 @@ func (h *hostileEnv) swapCase() hostileCase {
 			return func() { h.graph.swap.Store(nil) }
 		},
 		check: func(t *testing.T, tr *hostileTransport, a hostileAnswer) {
-			h.checkOutside(t)
+			if err := h.outsideChanged(); err != nil {
+				t.Fatalf("the symlink swapped in between check and write: %v (answer: %s)", err, a.summary())
+			}
 			if a.successful {
 				p := filepath.Join(h.media, name(tr))
 				if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() || a.data["saved_path"] != p {
@@ -385,7 +392,7 @@ func (h *hostileEnv) swapCase() hostileCase {
 // run sends every case through tr and logs the table.
 func (h *hostileEnv) run(t *testing.T, ctx context.Context, tr *hostileTransport) {
 	var table strings.Builder
-	fmt.Fprintf(&table, "%-10s | %-52s | %-8s | %-5s | %s\n", "transport", "case", "peak MB", "graph", "answer")
+	fmt.Fprintf(&table, "%-10s | %-56s | %-7s | %-7s | %-5s | %s\n", "transport", "case", "peak MB", "took", "graph", "answer")
 	for _, c := range h.cases() {
 		if c.setup != nil {
 			cleanup := c.setup(t, tr)
@@ -396,7 +403,9 @@ func (h *hostileEnv) run(t *testing.T, ctx context.Context, tr *hostileTransport
 		}
 		before := h.graph.requests.Load()
 		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		start := time.Now()
 		a, err := tr.do(cctx, c.tool, c.args)
+		took := time.Since(start)
 		cancel()
 		if c.setup != nil {
 			h.graph.swap.Store(nil)
@@ -405,7 +414,7 @@ func (h *hostileEnv) run(t *testing.T, ctx context.Context, tr *hostileTransport
 			t.Fatalf("%s: no answer (a hang or a crash): %v", c.name, err)
 		}
 		n := h.graph.requests.Load() - before
-		fmt.Fprintf(&table, "%-10s | %-52s | %8.1f | %5d | %s\n", tr.name, c.name, a.peakMB, n, a.summary())
+		fmt.Fprintf(&table, "%-10s | %-56s | %7.1f | %7s | %5d | %s\n", tr.name, c.name, a.peakMB, took.Round(time.Millisecond), n, a.summary())
 		switch {
 		case c.ok && !a.successful:
 			t.Errorf("%s: the control call failed: %s", c.name, a.summary())
@@ -413,8 +422,14 @@ func (h *hostileEnv) run(t *testing.T, ctx context.Context, tr *hostileTransport
 			t.Errorf("%s: succeeded, want an error", c.name)
 		case !c.ok && !a.successful && !hostileNames(a.msg, c.want):
 			t.Errorf("%s: the error names none of %q: %s", c.name, c.want, a.summary())
+		case a.nullID && !strings.Contains(a.msg, "Parse error"):
+			// Only a message that cannot be read goes without its id.
+			t.Errorf("%s: answered with a null id, which the client cannot match to its request: %s", c.name, a.summary())
 		}
-		if !c.ok && !a.successful && (a.code >= 500 || (tr.name != "call" && a.code != 0 && a.code < 400)) {
+		// REST classifies the envelope by status (422 invalid input, 413);
+		// over MCP a tool's failure is a result (200) and only a message
+		// refused before it reaches the tool is a 4xx; never a 5xx.
+		if !c.ok && !a.successful && (a.code >= 500 || (tr.name == "rest" && a.code < 400)) {
 			t.Errorf("%s: status %d for a client's mistake, want a 4xx", c.name, a.code)
 		}
 		if n > c.graph {
@@ -486,7 +501,9 @@ func (h *hostileEnv) race(t *testing.T, ctx context.Context, tr *hostileTranspor
 		if err != nil {
 			t.Fatalf("race try %d: no answer: %v", i, err)
 		}
-		h.checkOutside(t)
+		if err := h.outsideChanged(); err != nil {
+			t.Fatalf("race try %d: %v (answer: %s)", i, err, a.summary())
+		}
 		switch {
 		case a.successful && a.data["saved_path"] == p:
 			saved++
@@ -548,7 +565,7 @@ func hostileRPC(b []byte) (hostileAnswer, error) {
 // hostileEnvelope reads a tool's envelope {successful, data, error}.
 func hostileEnvelope(b []byte) (hostileAnswer, error) {
 	var e struct {
-		Successful *bool          `json:"successful"`
+		Successful *bool  `json:"successful"`
 		Data       any    `json:"data"`
 		Error      string `json:"error"`
 	}
@@ -622,6 +639,7 @@ func hostileStdio(t *testing.T, ctx context.Context, h *hostileEnv) *hostileTran
 			}
 			a, err := hostileRPC(line)
 			a.peakMB = hostileVmHWM(pid)
+			a.nullID = bytes.Contains(line, []byte(`"id":null`))
 			return a, err
 		},
 		alive: func(ctx context.Context) error {
@@ -786,6 +804,7 @@ func hostileCall(t *testing.T, ctx context.Context, h *hostileEnv) *hostileTrans
 			}
 			code := cmd.ProcessState.ExitCode()
 			var a hostileAnswer
+			err = nil
 			switch code {
 			case 0, 1:
 				if a, err = hostileEnvelope(stdout.Bytes()); err == nil && a.successful != (code == 0) {

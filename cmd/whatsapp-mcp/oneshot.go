@@ -88,23 +88,35 @@ func runCall(ctx context.Context, args []string, getenv env, s stdio) error {
 		return usagef("call: want TOOL and an optional JSON input, e.g. whatsapp-mcp call WHATSAPP_GET_PHONE_NUMBERS '{\"limit\":5}' (see whatsapp-mcp call --help)")
 	}
 	name, input := pos[0], json.RawMessage(`{}`)
-	if len(pos) == 2 {
+	fromStdin := len(pos) == 2 && pos[1] == "-"
+	notJSON := usagef("call: the input is not valid JSON; give one JSON object, e.g. '{\"phone_number_id\":\"123\"}'")
+	if len(pos) == 2 && !fromStdin {
 		input = json.RawMessage(pos[1])
-		if pos[1] == "-" {
-			b, err := io.ReadAll(s.in)
-			if err != nil {
-				return fmt.Errorf("call: reading the input from stdin: %w", err)
-			}
-			input = b
-		}
 		if !json.Valid(input) {
-			return usagef("call: the input is not valid JSON; give one JSON object, e.g. '{\"phone_number_id\":\"123\"}'")
+			return notJSON
 		}
 	}
 	a, err := setup(ctx, cfg, modeCall, s.err)
 	defer a.close()
 	if err != nil {
 		return err
+	}
+	if fromStdin {
+		// Within the tool's input cap, as over HTTP: stdin may be anything.
+		limit := server.DefaultMaxInputBytes
+		if t, err := a.srv.Lookup(name); err == nil && t.MaxInputBytes > 0 {
+			limit = t.MaxInputBytes
+		}
+		b, err := readInput(s.in, limit)
+		if err != nil {
+			return fmt.Errorf("call: reading the input from stdin: %w", err)
+		}
+		if b == nil {
+			return usagef("call: the input on stdin is larger than %s accepts (%d bytes); nothing was done", name, limit)
+		}
+		if input = b; !json.Valid(input) {
+			return notJSON
+		}
 	}
 	// SIGTERM or Ctrl-C lets the call finish, for a while: cancelling a
 	// send in flight would leave its outcome unknown.
@@ -126,6 +138,31 @@ func runCall(ctx context.Context, args []string, getenv env, s stdio) error {
 		return errToolFailed
 	}
 	return nil
+}
+
+// readInput reads r to its end, at most limit bytes: in pieces, so that an
+// input over the limit is refused (nil) without being held whole, and one
+// within it is copied once.
+func readInput(r io.Reader, limit int64) ([]byte, error) {
+	var parts [][]byte
+	var n int64
+	for {
+		buf := make([]byte, 1<<20)
+		k, err := io.ReadFull(r, buf)
+		if n += int64(k); n > limit {
+			return nil, nil
+		}
+		parts = append(parts, buf[:k])
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if b := bytes.Join(parts, nil); b != nil {
+				return b, nil
+			}
+			return []byte{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // afterGrace returns a context that ends grace after ctx does (or when
