@@ -635,7 +635,8 @@ func (h *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	newStatuses, newInbound, err := h.st.Save(r.Context(), batch)
 	if err != nil {
 		// Not acknowledged: Meta redelivers later and Save deduplicates.
-		h.log.Error("webhook: storing failed; Meta will retry", "reason", ReasonStoreFailed, "statuses", len(batch.Statuses),
+		// Paced like the refusals: during an outage every retry fails.
+		h.logRefusal(r, slog.LevelError, "webhook: storing failed; Meta will retry", ReasonStoreFailed, "statuses", len(batch.Statuses),
 			"inbound", len(batch.Inbound), "outbound", len(batch.Outbound), "changes", len(batch.Changes), "err", err)
 		h.observe(Delivery{Outcome: DeliveryFailed, Reason: ReasonStoreFailed})
 		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)

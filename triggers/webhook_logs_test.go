@@ -161,3 +161,27 @@ func TestWebhookOnDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookStoreFailureLogsPaced: during a store outage every delivery
+// (and each of Meta's retries) fails; the log gets one line per
+// RefusalLogInterval with the count held back, not one per request.
+func TestWebhookStoreFailureLogsPaced(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	fs := &failingStore{Store: whOpenStore(t), fails: 1 << 30}
+	env := whNew(t, fs, func(c *triggers.WebhookConfig) { c.Now = clock.now })
+	body, sig := whFixture(t, "status_sent")
+	lines := func() int { return strings.Count(env.logs.String(), "storing failed") }
+	for range 30 {
+		if rec := env.post(body, sig); rec.Code != http.StatusInternalServerError {
+			t.Fatalf("a failed store answered %d", rec.Code)
+		}
+	}
+	if n := lines(); n != 1 {
+		t.Fatalf("%d log lines for 30 failed deliveries in one interval, want 1:\n%s", n, env.logs.String())
+	}
+	clock.advance(triggers.RefusalLogInterval)
+	env.post(body, sig)
+	if n := lines(); n != 2 || !strings.Contains(env.logs.String(), "suppressed=29") {
+		t.Fatalf("after the interval want a 2nd line with suppressed=29:\n%s", env.logs.String())
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/cloudapi"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/flood"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store/storetest"
 )
@@ -50,27 +51,33 @@ const (
 	outagePendingCap = 200
 )
 
-// TestOutageSQLiteDiskFull: the store on a 4 MB tmpfs, most of it taken
-// by a file of the test's, the rest filled by the flood itself until
-// SQLite reports the disk full; then the file is deleted.
+// TestOutageSQLiteDiskFull: the store on a 16 MB tmpfs, all of it but
+// 1 MB taken by a file of the test's, that 1 MB filled by the flood itself
+// until SQLite reports the disk full; then the file is deleted.
+//
+// Not smaller: SQLite checkpoints its WAL into the database file once the
+// WAL holds 1000 pages (about 4 MB), and needs room for the database to
+// grow then. On a 4 MB filesystem the WAL alone fills it again after the
+// space is freed, no checkpoint can ever succeed, and the store stays full.
 func TestOutageSQLiteDiskFull(t *testing.T) {
-	dir := outageTmpfs(t, "4m")
+	dir := outageTmpfs(t, "16m")
 	path := filepath.Join(dir, "events.db")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	p := startHTTP(t, ctx, outageEnv(t), "--store", path)
-	f := newOutageFlood(t, p)
+	f := newOutageFlood(t, p, "outage-sqlite")
 	f.dir = dir
 
 	// Everything the server created is on the tmpfs now: fill the rest,
 	// then give back a little room for the flood to use up.
 	filler := filepath.Join(dir, "filler")
-	outageFill(t, filler, 384<<10)
+	outageFill(t, filler, 1<<20)
 
-	f.phase("healthy")
+	healthy := f.phase("healthy")
 	f.start()
-	f.waitReady(http.StatusOK)
-	f.until("the first 5xx", func(ph *outagePhaseCounts) bool { return ph.fail.Load() > 0 })
+	f.until("the first 5xx or /readyz 503", func(ph *outagePhaseCounts) bool {
+		return ph.fail.Load() > 0 || ph.readyDown.Load() > 0
+	})
 
 	f.phase("filling")
 	// Full: no write fits any more, /readyz says so.
@@ -89,6 +96,9 @@ func TestOutageSQLiteDiskFull(t *testing.T) {
 	f.stopFlood()
 	p.stop(t)
 
+	if healthy.ok.Load() == 0 {
+		t.Errorf("nothing was acknowledged before the disk was full")
+	}
 	if full.fail.Load() == 0 {
 		t.Errorf("no 5xx while the disk was full")
 	}
@@ -111,19 +121,17 @@ func TestOutagePostgresStopped(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	p := startHTTP(t, ctx, outageEnv(t), "--store", dsn)
-	f := newOutageFlood(t, p)
+	f := newOutageFlood(t, p, "outage-pg")
 
-	f.phase("healthy")
+	healthy := f.phase("healthy")
 	f.start()
-	f.waitReady(http.StatusOK)
 	f.until("200 acknowledged bodies", func(ph *outagePhaseCounts) bool { return ph.ok.Load() >= 200 })
 
 	f.phase("stopping")
 	stop()
 	down := f.phase("down")
 	f.waitReady(http.StatusServiceUnavailable)
-	f.until("5xx answers with the database down", func(ph *outagePhaseCounts) bool { return ph.fail.Load() >= 20 })
-	f.hold(500*time.Millisecond, 0)
+	f.hold(time.Second, 50)
 
 	f.phase("starting")
 	start()
@@ -135,6 +143,9 @@ func TestOutagePostgresStopped(t *testing.T) {
 	f.stopFlood()
 	p.stop(t)
 
+	if healthy.readyDown.Load() > 0 {
+		t.Errorf("/readyz answered 503 before the database was stopped")
+	}
 	if down.fail.Load() == 0 {
 		t.Errorf("no 5xx while the database was down")
 	}
@@ -221,27 +232,33 @@ func outageOpen(t *testing.T, location string) store.Store {
 	return st
 }
 
-// outageBody is one webhook delivery and the events it carries.
+// outageBody is one webhook delivery of the flood's plan.
 type outageBody struct {
-	raw      []byte
-	statuses []string // MessageID/Status
-	inbound  []string // MessageID
+	flood.Body
 	// ackedAt is when the first 200 for it arrived (zero until then);
-	// guarded by outageFlood.mu.
-	ackedAt time.Time
+	// guarded by outageFlood.mu, as failures, the answers other than 200
+	// before it.
+	ackedAt  time.Time
+	failures int
 }
 
 // outagePhaseCounts are the answers of one phase: /webhook's 200s, 5xx,
 // other statuses and transport errors; /readyz's 200s, 503s and others.
 type outagePhaseCounts struct {
 	name                          string
+	began                         time.Time
+	ended                         atomic.Int64 // unix nanoseconds, once the next phase began
 	ok, fail, other, neterr       atomic.Int64
 	readyOK, readyDown, readyElse atomic.Int64
 }
 
 func (ph *outagePhaseCounts) String() string {
-	return fmt.Sprintf("phase %-10s webhook: %5d × 200, %5d × 5xx, %d other, %d transport errors; /readyz: %d × 200, %d × 503, %d other",
-		ph.name, ph.ok.Load(), ph.fail.Load(), ph.other.Load(), ph.neterr.Load(), ph.readyOK.Load(), ph.readyDown.Load(), ph.readyElse.Load())
+	end := time.Now()
+	if n := ph.ended.Load(); n != 0 {
+		end = time.Unix(0, n)
+	}
+	return fmt.Sprintf("phase %-11s %6s  webhook: %5d × 200, %5d × 5xx, %d other, %d transport errors; /readyz: %d × 200, %d × 503, %d other",
+		ph.name, end.Sub(ph.began).Round(time.Millisecond), ph.ok.Load(), ph.fail.Load(), ph.other.Load(), ph.neterr.Load(), ph.readyOK.Load(), ph.readyDown.Load(), ph.readyElse.Load())
 }
 
 // outageFlood is Meta delivering webhooks to one server: outageWorkers
@@ -262,16 +279,22 @@ type outageFlood struct {
 	fresh    atomic.Bool          // whether workers make new bodies
 	inflight atomic.Int64
 
+	plan []flood.Body // the deliveries to make, in order
+
 	mu      sync.Mutex
-	bodies  []*outageBody
+	bodies  []*outageBody // those of plan made so far
 	pending []*outageBody
 	turn    int
 	odd     []string // the first unexpected answers, for the failure message
 }
 
-func newOutageFlood(t *testing.T, p *httpProcess) *outageFlood {
+// newOutageFlood prepares a flood of the plan named prefix: far more
+// events than a test sends, so it never runs dry before its drain.
+func newOutageFlood(t *testing.T, p *httpProcess, prefix string) *outageFlood {
 	tr := &http.Transport{MaxIdleConnsPerHost: outageWorkers + 2}
-	f := &outageFlood{t: t, p: p, client: &http.Client{Transport: tr, Timeout: 20 * time.Second}, stopped: make(chan struct{})}
+	plan := flood.Plan{Events: 5000, WABAIDs: []string{testWABA}, Phones: []string{outagePhone}, Prefix: prefix, Seed: 12}
+	f := &outageFlood{t: t, p: p, client: &http.Client{Transport: tr, Timeout: 20 * time.Second}, stopped: make(chan struct{}),
+		plan: plan.Bodies()}
 	f.fresh.Store(true)
 	t.Cleanup(func() {
 		f.stopFlood()
@@ -283,21 +306,26 @@ func newOutageFlood(t *testing.T, p *httpProcess) *outageFlood {
 // phase starts counting answers under name; the previous phase's figures
 // are logged.
 func (f *outageFlood) phase(name string) *outagePhaseCounts {
-	ph := &outagePhaseCounts{name: name}
+	ph := &outagePhaseCounts{name: name, began: time.Now()}
 	if prev := f.cur.Swap(ph); prev != nil {
+		prev.ended.Store(ph.began.UnixNano())
 		f.t.Log(prev)
 	}
 	f.phases = append(f.phases, ph)
 	return ph
 }
 
+// start starts the prober, waits until /readyz answers 200, then starts
+// the senders.
 func (f *outageFlood) start() {
+	f.t.Helper()
+	f.wg.Add(1)
+	go f.prober()
+	f.waitReady(http.StatusOK)
 	for range outageWorkers {
 		f.wg.Add(1)
 		go f.worker()
 	}
-	f.wg.Add(1)
-	go f.prober()
 }
 
 // stopFlood stops the workers and the prober and logs the last phase.
@@ -351,7 +379,8 @@ func (f *outageFlood) worker() {
 		if code != http.StatusOK {
 			f.mu.Lock()
 			f.pending = append(f.pending, b)
-			if code < 500 && len(f.odd) < 5 {
+			b.failures++
+			if code < 500 && len(f.odd) < 5 { // a transport error (code 0) or a 4xx
 				f.odd = append(f.odd, fmt.Sprintf("%d %s", code, detail))
 			}
 			f.mu.Unlock()
@@ -376,7 +405,10 @@ func (f *outageFlood) take() *outageBody {
 		b = f.pending[0]
 		f.pending = f.pending[1:]
 	case f.fresh.Load():
-		b = outageNewBody(len(f.bodies))
+		if len(f.bodies) == len(f.plan) {
+			return nil // the plan is spent: only redeliveries now
+		}
+		b = &outageBody{Body: f.plan[len(f.bodies)]}
 		f.bodies = append(f.bodies, b)
 	default:
 		return nil
@@ -386,13 +418,13 @@ func (f *outageFlood) take() *outageBody {
 }
 
 func (f *outageFlood) post(b *outageBody) (int, string) {
-	req, err := http.NewRequest(http.MethodPost, f.p.base+"/webhook", bytes.NewReader(b.raw))
+	req, err := http.NewRequest(http.MethodPost, f.p.base+"/webhook", bytes.NewReader(b.Payload))
 	if err != nil {
 		f.t.Error(err)
 		return 0, err.Error()
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(outageSecret, b.raw))
+	req.Header.Set(cloudapi.SignatureHeader, cloudapi.SignWebhook(outageSecret, b.Payload))
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return 0, err.Error()
@@ -517,6 +549,7 @@ func (f *outageFlood) redeliver() {
 // server's output.
 func (f *outageFlood) fail(format string, args ...any) {
 	f.t.Helper()
+	f.stopFlood() // before the server goes: what it answered until now counts
 	out := f.p.output.String()
 	if len(out) > 4000 {
 		out = "…" + out[len(out)-4000:]
@@ -586,24 +619,24 @@ func (f *outageFlood) verify(st store.Store) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var sentS, sentI, acked, missing, doubled, late int
-	check := func(what, key string, got []time.Time, ackedAt time.Time) {
+	var sentS, sentI, acked, retried, missing, doubled, late int
+	check := func(key string, got []time.Time, ackedAt time.Time) {
 		switch {
 		case len(got) == 0:
 			missing++
 			if missing <= 5 {
-				t.Errorf("%s %s of a body answered 200 at %s is not in the store", what, key, ackedAt.Format(time.RFC3339Nano))
+				t.Errorf("%s, of a body answered 200 at %s, is not in the store", key, ackedAt.Format(time.RFC3339Nano))
 			}
 		case len(got) > 1:
 			doubled++
 			if doubled <= 5 {
-				t.Errorf("%s %s is stored %d times", what, key, len(got))
+				t.Errorf("%s is stored %d times", key, len(got))
 			}
 		case got[0].After(ackedAt):
 			late++
 			if late <= 5 {
-				t.Errorf("%s %s was stored at %s, after its body was answered 200 at %s: the 200 came before it was stored",
-					what, key, got[0].Format(time.RFC3339Nano), ackedAt.Format(time.RFC3339Nano))
+				t.Errorf("%s was stored at %s, after its body was answered 200 at %s: the 200 came before it was stored",
+					key, got[0].Format(time.RFC3339Nano), ackedAt.Format(time.RFC3339Nano))
 			}
 		}
 	}
@@ -613,65 +646,29 @@ func (f *outageFlood) verify(st store.Store) {
 			continue
 		}
 		acked++
-		for _, k := range b.statuses {
-			sentS++
-			check("status", k, statuses[k], b.ackedAt)
+		if b.failures > 0 {
+			retried++
 		}
-		for _, id := range b.inbound {
-			sentI++
-			check("inbound message", id, inbound[id], b.ackedAt)
+		for _, e := range b.Events {
+			switch e.Kind {
+			case flood.Status:
+				sentS++
+				check(e.Key(), statuses[e.MessageID+"/"+e.Status], b.ackedAt)
+			case flood.Inbound:
+				sentI++
+				check(e.Key(), inbound[e.MessageID], b.ackedAt)
+			default:
+				t.Fatalf("an event of kind %q", e.Kind)
+			}
 		}
 	}
 	if len(statuses) != sentS || len(inbound) != sentI {
 		t.Errorf("the store holds %d statuses and %d inbound messages, the flood sent %d and %d", len(statuses), len(inbound), sentS, sentI)
 	}
-	t.Logf("figures: %d bodies sent and answered 200 (%d statuses, %d inbound messages); stored %d statuses, %d inbound messages; missing %d, doubled %d, stored after their 200 %d",
-		acked, sentS, sentI, len(statuses), len(inbound), missing, doubled, late)
-}
-
-// outageNewBody is delivery i: by turns a single status, a single inbound
-// message, a batch of both in one change, and two entries of two changes
-// each. Every event is new.
-func outageNewBody(i int) *outageBody {
-	b := &outageBody{}
-	st := func(k int, status string) string {
-		id := fmt.Sprintf("wamid.outage.out.%06d.%d", i, k)
-		b.statuses = append(b.statuses, id+"/"+status)
-		return fmt.Sprintf(`{"id":%q,"status":%q,"timestamp":"%d","recipient_id":"16505551234"}`, id, status, 1750030000+i)
+	if retried == 0 {
+		t.Errorf("no body was answered 200 after a failure: the outage was not seen")
 	}
-	msg := func(k int) string {
-		id := fmt.Sprintf("wamid.outage.in.%06d.%d", i, k)
-		b.inbound = append(b.inbound, id)
-		return fmt.Sprintf(`{"from":"1650555%04d","id":%q,"timestamp":"%d","type":"text","text":{"body":"order %d, question %d: where is my parcel?"}}`,
-			i%10000, id, 1750030000+i, i, k)
-	}
-	change := func(statuses, messages []string) string {
-		v := `{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + outagePhone + `"}`
-		if len(messages) > 0 {
-			v += fmt.Sprintf(`,"contacts":[{"profile":{"name":"Customer %d"},"wa_id":"1650555%04d"}],"messages":[%s]`, i, i%10000, strings.Join(messages, ","))
-		}
-		if len(statuses) > 0 {
-			v += `,"statuses":[` + strings.Join(statuses, ",") + `]`
-		}
-		return `{"field":"messages","value":` + v + `}}`
-	}
-	entry := func(changes ...string) string {
-		return `{"id":"` + testWABA + `","changes":[` + strings.Join(changes, ",") + `]}`
-	}
-	var entries []string
-	switch i % 4 {
-	case 0:
-		entries = []string{entry(change([]string{st(0, "delivered")}, nil))}
-	case 1:
-		entries = []string{entry(change(nil, []string{msg(0)}))}
-	case 2:
-		entries = []string{entry(change([]string{st(0, "sent"), st(0, "delivered"), st(0, "read")}, []string{msg(0), msg(1)}))}
-	case 3:
-		entries = []string{
-			entry(change([]string{st(0, "delivered"), st(1, "delivered")}, nil), change(nil, []string{msg(0)})),
-			entry(change(nil, []string{msg(1), msg(2)}), change([]string{st(2, "failed")}, nil)),
-		}
-	}
-	b.raw = []byte(`{"object":"whatsapp_business_account","entry":[` + strings.Join(entries, ",") + `]}`)
-	return b
+	t.Logf("figures: %d bodies sent and answered 200 (%d statuses, %d inbound messages), %d of them after 5xx answers, all redelivered once more; "+
+		"stored %d statuses, %d inbound messages; missing %d, doubled %d, stored after their 200 %d",
+		acked, sentS, sentI, retried, len(statuses), len(inbound), missing, doubled, late)
 }
