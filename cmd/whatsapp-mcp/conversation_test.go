@@ -54,6 +54,7 @@ func TestConversationPostgresReplicas(t *testing.T) {
 type e2eEnv struct {
 	sb    *sandbox.Sandbox
 	agent string // the agent's replica
+	hooks string // the replica the emulator's webhooks go to (agent when same)
 }
 
 // e2eReplicas starts the emulator and the servers: with same, one server
@@ -74,7 +75,7 @@ func e2eReplicas(t *testing.T, locA, locB string, same bool) (agent string, env 
 		b, _ = inProcessHTTP(t, envm, "--graph-url", srv.URL, "--store", locB)
 	}
 	sb.SetWebhookURL(b + "/webhook")
-	return a, &e2eEnv{sb: sb, agent: a}
+	return a, &e2eEnv{sb: sb, agent: a, hooks: b}
 }
 
 // e2eSession is an MCP session with the agent's replica that records the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,7 +77,18 @@ func crashWithoutLoss(t *testing.T, loc string) {
 	began := time.Now()
 	g := newFakeGraph(t)
 	env := binEnv(t, "WHATSAPP_ACCESS_TOKEN="+testToken, "WHATSAPP_GRAPH_URL="+g.URL, "WHATSAPP_APP_SECRET="+crashSecret)
-	start := func() *httpProcess { return startHTTP(t, ctx, env, "--store", loc) }
+	restarts := 0
+	start := func() *httpProcess {
+		p := startHTTP(t, ctx, env, "--store", loc)
+		n := restarts
+		restarts++
+		t.Cleanup(func() {
+			if out := p.output.String(); t.Failed() {
+				t.Logf("server %d's output (the end):\n%s", n, out[max(0, len(out)-4000):])
+			}
+		})
+		return p
+	}
 	var cur atomic.Pointer[httpProcess] // the server running now, or the one just killed
 	cur.Store(start())
 
@@ -119,8 +131,8 @@ func crashWithoutLoss(t *testing.T, loc string) {
 		ackedBodies, acked, inFlight := sender.AckedBodies(), sender.Acked(), sender.InFlight()
 		inStore := map[string]bool{}
 		for _, keys := range crashStored(t, ctx, loc) {
-			for _, k := range keys {
-				inStore[k] = true
+			for _, key := range keys {
+				inStore[key] = true
 			}
 		}
 		for _, e := range acked {
@@ -152,8 +164,12 @@ func crashWithoutLoss(t *testing.T, loc string) {
 
 	// Both triggers from the start, through MCP on the running server.
 	final := crashPageMCP(t, ctx, cur.Load().base)
+	paged := time.Now()
 	cur.Load().stop(t)
+	stopped := time.Now()
 	stored := crashStored(t, ctx, loc)
+	t.Logf("paging from the start %v, stopping %v, reading the store %v", paged.Sub(began.Add(floodTime)).Round(time.Millisecond),
+		stopped.Sub(paged).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 
 	st := sender.Stats()
 	want := map[crashStream][]string{}
@@ -268,6 +284,21 @@ func crashStored(t *testing.T, ctx context.Context, loc string) map[crashStream]
 			after = next
 		}
 	}
+	// Nothing stored under a number the flood did not use.
+	all := 0
+	for after := int64(0); ; {
+		evs, next, err := st.Statuses(ctx, store.Query{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		all, after = all+len(evs), next
+	}
+	if n := len(out[crashStream{crashStatusTrigger, crashPhones[0]}]) + len(out[crashStream{crashStatusTrigger, crashPhones[1]}]); all != n {
+		t.Errorf("the store holds %d statuses, %d of them for the flood's numbers", all, n)
+	}
 	return out
 }
 
@@ -305,7 +336,8 @@ func crashPageMCP(t *testing.T, ctx context.Context, base string) map[crashStrea
 type crashPoller struct {
 	base    func(n int64) string // the server of the n-th request
 	streams []crashStream
-	max     int // max_results
+	max     int           // max_results
+	idle    time.Duration // the pause when no stream had anything new (default 10 ms; < 0: none)
 
 	requests, failures atomic.Int64
 	got                map[crashStream][]string // each stream's events as returned, in order
@@ -347,8 +379,8 @@ func (p *crashPoller) run(ctx context.Context, done <-chan struct{}) error {
 				finished[s] = true
 			}
 		}
-		if idle {
-			time.Sleep(10 * time.Millisecond)
+		if idle && p.idle >= 0 {
+			time.Sleep(cmp.Or(p.idle, 10*time.Millisecond))
 		}
 	}
 	return nil
@@ -359,36 +391,39 @@ func (p *crashPoller) page(ctx context.Context, s crashStream, cursor string) (k
 	if cursor != "" {
 		in["cursor"] = cursor
 	}
-	body, _ := json.Marshal(in)
-	n := p.requests.Add(1) - 1
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.base(n)+"/v1/actions/"+s.tool+"/execute", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	code, env, err := crashExecute(ctx, p.base(p.requests.Add(1)-1), s.tool, in)
 	if err != nil {
 		return nil, "", false, err
 	}
-	defer resp.Body.Close()
-	var env struct {
-		Successful bool
-		Error      string
-		Data       struct {
-			Events     []map[string]any `json:"events"`
-			NextCursor string           `json:"next_cursor"`
-			HasMore    bool             `json:"has_more"`
-		}
+	data, _ := env["data"].(map[string]any)
+	next, _ = data["next_cursor"].(string)
+	if code != http.StatusOK || env["successful"] != true || next == "" {
+		return nil, "", false, fmt.Errorf("%s: HTTP %d: %v", s.tool, code, env["error"])
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return nil, "", false, err
-	}
-	if resp.StatusCode != http.StatusOK || !env.Successful || env.Data.NextCursor == "" {
-		return nil, "", false, fmt.Errorf("%s: HTTP %d: %s", s.tool, resp.StatusCode, env.Error)
-	}
-	for _, ev := range env.Data.Events {
+	for _, ev := range items(data, "events") {
 		keys = append(keys, crashKey(s, ev))
 	}
-	return keys, env.Data.NextCursor, env.Data.HasMore, nil
+	more, _ = data["has_more"].(bool)
+	return keys, next, more, nil
+}
+
+// crashExecute runs a tool through REST on the server at base: the HTTP
+// status and the envelope it answered.
+func crashExecute(ctx context.Context, base, tool string, in any) (code int, env map[string]any, err error) {
+	body, _ := json.Marshal(in)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/actions/"+tool+"/execute", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s: HTTP %d, not an envelope: %w", tool, resp.StatusCode, err)
+	}
+	return resp.StatusCode, env, nil
 }
 
 // crashSameSet fails unless got holds each of want exactly once and
@@ -415,8 +450,8 @@ func crashSameSet(t *testing.T, what string, got, want []string) {
 		for k := range count {
 			extra = append(extra, k)
 		}
-		t.Errorf("%s: %d events of %d; %d missing (%.3v), %d more than once (%.3v), %d never sent (%.3v)",
-			what, len(got), len(want), len(missing), missing, len(doubled), doubled, len(extra), extra)
+		t.Errorf("%s: %d events of %d; %d missing %v, %d more than once %v, %d never sent %v",
+			what, len(got), len(want), len(missing), crashFew(missing), len(doubled), crashFew(doubled), len(extra), crashFew(extra))
 	}
 }
 
@@ -434,6 +469,9 @@ func crashSameList(t *testing.T, what string, got, want []string) {
 	t.Errorf("%s: %d events, the store's order has %d; they part at #%d (%v vs %v)", what, len(got), len(want), i,
 		crashAt(got, i), crashAt(want, i))
 }
+
+// crashFew is the first three of l.
+func crashFew(l []string) []string { return l[:min(3, len(l))] }
 
 func crashAt(l []string, i int) string {
 	if i < len(l) {

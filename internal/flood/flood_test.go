@@ -18,7 +18,7 @@ import (
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
 )
 
-var plan = flood.Plan{Events: 3000, WABAIDs: []string{"102290129340398", "102290129340399"},
+var plan = flood.Plan{Events: 2000, WABAIDs: []string{"102290129340398", "102290129340399"},
 	Phones: []string{"106540352242922", "106540352242933"}, Prefix: "t", Seed: 7}
 
 // TestPlanBodies: the receiver's own parser reads every body into exactly
@@ -137,7 +137,7 @@ func TestSenderRetriesUntil200(t *testing.T) {
 		}
 		return srv.URL
 	}}
-	bodies := flood.Plan{Events: 1500, Phones: plan.Phones, Seed: 9}.Bodies()
+	bodies := flood.Plan{Events: 1000, Phones: plan.Phones, Seed: 9}.Bodies()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	go func() {
