@@ -436,7 +436,7 @@ func (c *Client) send(req *http.Request, r *request, idempotent bool) (*Response
 		return nil, nerr
 	}
 	if err := checkResponse(resp, r); err != nil {
-		return nil, err
+		return nil, c.scrub(err)
 	}
 	return &Response{Response: resp}, nil
 }
@@ -446,6 +446,31 @@ func redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
+	}
+	return err
+}
+
+// scrub removes the access token from an error answer, in every spelling
+// it may take there: Meta quotes a malformed token back in its message
+// ("Malformed access token EAA…"), and a proxy's error page may quote the
+// request. What an error says reaches logs and tool results.
+func (c *Client) scrub(err error) error {
+	var e *Error
+	if c.token == "" || !errors.As(err, &e) {
+		return err
+	}
+	j, _ := json.Marshal(c.token)
+	forms := []string{c.token, url.QueryEscape(c.token), url.PathEscape(c.token),
+		string(j[1 : len(j)-1]), strings.ReplaceAll(string(j[1:len(j)-1]), "/", `\/`)}
+	clean := func(s string) string {
+		for _, f := range forms {
+			s = strings.ReplaceAll(s, f, "[redacted]")
+		}
+		return s
+	}
+	e.Message, e.Type, e.UserTitle, e.UserMsg, e.FBTraceID = clean(e.Message), clean(e.Type), clean(e.UserTitle), clean(e.UserMsg), clean(e.FBTraceID)
+	if len(e.ErrorData) > 0 {
+		e.ErrorData = json.RawMessage(clean(string(e.ErrorData)))
 	}
 	return err
 }

@@ -125,6 +125,8 @@ func TestAbuseReplayStoredOnce(t *testing.T) {
 	})
 }
 
+var abuseSpaces = bytes.Repeat([]byte(" "), 32<<10)
+
 // abuseReader is an endless (up to max) request body that counts what is
 // read from it.
 type abuseReader struct {
@@ -137,10 +139,7 @@ func (r *abuseReader) Read(p []byte) (int, error) {
 	if left <= 0 {
 		return 0, io.EOF
 	}
-	n := int(min(int64(len(p)), left))
-	for i := range p[:n] {
-		p[i] = ' '
-	}
+	n := copy(p[:min(int64(len(p)), left)], abuseSpaces)
 	r.read.Add(int64(n))
 	return n, nil
 }
@@ -155,12 +154,13 @@ func TestAbuseOversizedBodiesNotReadWhole(t *testing.T) {
 		margin  = 64 << 10
 		endless = 64 << 20
 	)
+	st := whOpenStore(t) // one for every case: none may store anything
 	for _, limit := range []int64{64 << 10, triggers.DefaultMaxBody} {
 		for _, signed := range []bool{true, false} {
 			for _, declared := range []bool{true, false} {
 				name := fmt.Sprintf("limit=%d/signed=%v/content-length=%v", limit, signed, declared)
 				t.Run(name, func(t *testing.T) {
-					env := whNew(t, nil, func(c *triggers.WebhookConfig) {
+					env := whNew(t, st, func(c *triggers.WebhookConfig) {
 						if limit != triggers.DefaultMaxBody {
 							c.MaxBody = limit
 						}
@@ -205,7 +205,7 @@ func TestAbuseOversizedBodiesNotReadWhole(t *testing.T) {
 		// limit, answers 413 and closes; the client sends far less than
 		// the 64 MiB it offered.
 		const limit = 64 << 10
-		env := whNew(t, nil, func(c *triggers.WebhookConfig) { c.MaxBody = limit })
+		env := whNew(t, st, func(c *triggers.WebhookConfig) { c.MaxBody = limit })
 		var handlerRead atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			cr := &abuseCounting{r: r.Body}

@@ -352,6 +352,10 @@ func describeStore(loc string) string {
 		if err != nil {
 			return "postgres (unparsable URL)"
 		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx") // pgx reads a password from the query too
+			u.RawQuery = q.Encode()
+		}
 		return u.Redacted()
 	default:
 		return "sqlite:" + strings.TrimPrefix(loc, "file:")

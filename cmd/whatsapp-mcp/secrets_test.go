@@ -410,12 +410,26 @@ func secretServe(t *testing.T, loc string) *secretRun {
 		t.Errorf("tools/list has %d tools, the catalog %d", len(list.Tools), len(catalog))
 	}
 	var calls, failures, pagingSeen atomic.Int64
+	var passMu sync.Mutex
+	passes := map[string][2]int{} // pass → calls, failures
+	var passOrder []string
 	call := func(pass, name string, args any) map[string]any {
 		t.Helper()
 		req := mcp.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments = name, args
 		res, err := c.CallTool(ctx, req)
 		calls.Add(1)
+		passMu.Lock()
+		if _, ok := passes[pass]; !ok {
+			passOrder = append(passOrder, pass)
+		}
+		n := passes[pass]
+		n[0]++
+		if err != nil || res.IsError {
+			n[1]++
+		}
+		passes[pass] = n
+		passMu.Unlock()
 		where := "tools/call " + name + " (" + pass + ")"
 		if err != nil {
 			failures.Add(1)
@@ -617,6 +631,11 @@ func secretServe(t *testing.T, loc string) *secretRun {
 		b, _ := os.ReadFile(filepath.Join(mediaDir, e.Name()))
 		r.keep("the media file "+e.Name(), b)
 	}
+	var perPass []string
+	for _, p := range passOrder {
+		perPass = append(perPass, fmt.Sprintf("%s %d/%d failed", p, passes[p][1], passes[p][0]))
+	}
+	t.Logf("tool calls by pass: %s", strings.Join(perPass, "; "))
 	t.Logf("%d tool calls over MCP (%d failed), %d with paging, %d Graph requests (%d answers quoting a secret), %d downloaded media files",
 		calls.Load(), failures.Load(), pagingSeen.Load(), g.requests.Load(), g.tempted.Load(), len(entries))
 	if pagingSeen.Load() == 0 || g.tempted.Load() == 0 || failures.Load() == 0 || failures.Load() == calls.Load() {
