@@ -4,7 +4,10 @@ package conversations
 // of Meta's message elements. Without -fuzz, `go test` runs their seeds
 // as ordinary tests; to fuzz one, outside CI:
 //
-//	go test -run '^$' -fuzz '^FuzzParseCursor$' -fuzztime 60s -parallel 2 ./conversations/
+//	go test -run '^$' -fuzz '^FuzzParseCursor$' -fuzztime 60s -fuzzminimizetime 2s -parallel 2 ./conversations/
+//
+// (-fuzzminimizetime 2s: by default the engine spends up to 60 s minimising
+// each new input, counting no executions meanwhile.)
 //
 // (likewise FuzzCursorString, FuzzView). A crasher is written to
 // testdata/fuzz/<FuzzName>/; keep it there, minimal, once the bug is fixed.
@@ -36,6 +39,7 @@ func FuzzParseCursor(f *testing.F) {
 		{tool: cursorInbox, phone: "", seq: 1},
 		{tool: cursorInbox, phone: "1", seq: 0},
 		{tool: cursorHistory, phone: "1", customer: "a:b", seq: 1},
+		{tool: cursorInbox, phone: "\xff\x1b[2J", seq: 1}, // forged: no number, a terminal escape
 	} {
 		f.Add(c.String(), "106540352242922")
 	}
@@ -49,7 +53,7 @@ func FuzzParseCursor(f *testing.F) {
 				t.Fatalf("refused cursor %q returned %+v", s, c)
 			}
 		} else {
-			if cursorTools[c.tool] == "" || c.phone == "" || c.seq <= 0 {
+			if cursorTools[c.tool] == "" || c.phone == "" || digitsOf(c.phone) != c.phone || c.seq <= 0 {
 				t.Fatalf("cursor %q read as %+v", s, c)
 			}
 			if c2, ok2 := parseCursor(c.String()); !ok2 || c2 != c {
@@ -77,9 +81,9 @@ func FuzzParseCursor(f *testing.F) {
 }
 
 // FuzzCursorString: every cursor the tools write is read back as written;
-// one that cannot be written unambiguously (a field with the separator, no
-// business number, a seq that is not positive) is refused, never read as
-// another place, customer or business number.
+// one they never write (a business number that is no Graph id, a customer
+// with the separator, a seq that is not positive) is refused, never read
+// as another place, customer or business number.
 func FuzzCursorString(f *testing.F) {
 	f.Add(uint8(0), "106540352242922", "", int64(1750030073), int64(5))
 	f.Add(uint8(1), "106540352242922", "US.13491208655302741918", int64(-3), int64(1))
@@ -89,7 +93,7 @@ func FuzzCursorString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tool uint8, phone, customer string, ts, seq int64) {
 		c := cursor{tool: fuzzCursorTools[int(tool)%len(fuzzCursorTools)], phone: phone, customer: customer, ts: ts, seq: seq}
 		got, ok := parseCursor(c.String())
-		writable := phone != "" && seq > 0 && !strings.Contains(phone+customer, ":")
+		writable := phone != "" && digitsOf(phone) == phone && seq > 0 && !strings.Contains(customer, ":")
 		switch {
 		case writable && (!ok || got != c):
 			t.Fatalf("cursor %+v read back as %+v %v", c, got, ok)
@@ -154,6 +158,7 @@ func FuzzView(f *testing.F) {
 		`{"to":"1","interactive":{"type":"list","body":{"text":"b"},"action":{"button":"B","sections":[{"rows":[{"id":"1","title":"t"}]}]}}}`,
 		`{"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent","response_json":"{\"a\":1"}}}`,
 		`{"type":"edit","edit":{"original_message_id":"w","message":{"edit":{"message":null}}}}`,
+		`{"type":"location","location":{"latitude":"NaN","longitude":"-Inf"}}`,
 		`{"type":"template","template":{}}`, `{"type":"interactive"}`, `{"contacts":null,"type":"contacts"}`,
 		`null`, `[]`, `"x"`, `{`, ``,
 	} {

@@ -160,7 +160,7 @@ func getConversation(d *deps) tools.Tool {
 				return nil, err
 			}
 			if in.Before != "" && in.before.customer != key {
-				return nil, tools.Invalid("before", "was returned for another conversation (%s), not this to_number's (%s); pass the next_cursor of the same conversation, or omit before to start from the newest", in.before.customer, key)
+				return nil, tools.Invalid("before", "was returned for another conversation (%s), not this to_number's (%s); pass the next_cursor of the same conversation, or omit before to start from the newest", tools.Echo(in.before.customer), key)
 			}
 			return d.conversation(ctx, in.PhoneNumberID, key, conv, found, limitOf(in.MaxResults, defaultMessages), in.before)
 		},

@@ -264,7 +264,9 @@ func parseCursor(s string) (cursor, bool) {
 		return cursor{}, false
 	}
 	p := strings.Split(string(raw), ":")
-	if len(p) != 6 || p[0] != cursorVersion || cursorTools[p[1]] == "" || p[2] == "" {
+	// The number is a Graph id (digits) in every cursor the tools write; a
+	// forged one holding anything else is refused, not quoted back.
+	if len(p) != 6 || p[0] != cursorVersion || cursorTools[p[1]] == "" || p[2] == "" || digitsOf(p[2]) != p[2] {
 		return cursor{}, false
 	}
 	ts, err1 := strconv.ParseInt(p[4], 10, 64)

@@ -4,7 +4,10 @@ package tools_test
 // from_number) a model writes. Without -fuzz, `go test` runs the seeds
 // as an ordinary test; to fuzz it, outside CI:
 //
-//	go test -run '^$' -fuzz '^FuzzPhone$' -fuzztime 60s -parallel 2 ./tools/
+//	go test -run '^$' -fuzz '^FuzzPhone$' -fuzztime 60s -fuzzminimizetime 2s -parallel 2 ./tools/
+//
+// (-fuzzminimizetime 2s: by default the engine spends up to 60 s minimising
+// each new input, counting no executions meanwhile.)
 //
 // A crasher is written to testdata/fuzz/FuzzPhone/; keep it there, minimal,
 // once the bug is fixed.

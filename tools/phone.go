@@ -234,13 +234,19 @@ func (p PhonePolicy) region() string {
 }
 
 // national reads digits as a national number of the policy's region (any
-// region of its country code: a US national number may be Canadian).
+// region of its country code: a US national number may be Canadian). The
+// metadata knows national numbers that are too long for E.164 with their
+// country code (German 0800 numbers of up to 15 digits): not one to send.
 func (p PhonePolicy) national(digits string) (string, bool) {
 	num, err := phonenumbers.Parse(digits, p.region())
 	if err != nil || int(num.GetCountryCode()) != phonenumbers.GetCountryCodeForRegion(p.region()) || !phonenumbers.IsValidNumber(num) {
 		return "", false
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if len(e164)-1 > 15 {
+		return "", false
+	}
+	return e164, true
 }
 
 // countryLabel is "+65 (SG)": the code and its main region.

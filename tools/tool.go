@@ -253,7 +253,6 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		if err := checkInto(ctx, args, in); err != nil {
 			// Warnings of a call that stops here would speak of a send
 			// that did not happen.
-			_, _ = d.Handler(ctx, in)
 			return Result{Data: emptyData(list), Error: err.Error(), Kind: KindInvalidInput}
 		}
 		data, err := d.Handler(ctx, in)

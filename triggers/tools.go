@@ -107,7 +107,9 @@ func decodeCursor(c string) (kind, phoneNumberID string, seq int64, ok bool) {
 		return "", "", 0, false
 	}
 	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || cursorTools[parts[0]] == "" || parts[1] == "" {
+	// The number is a Graph id (digits) in every cursor this server writes;
+	// a forged one holding anything else is refused, not quoted back.
+	if len(parts) != 3 || cursorTools[parts[0]] == "" || parts[1] == "" || digitsOnly(parts[1]) != parts[1] {
 		return "", "", 0, false
 	}
 	seq, err = strconv.ParseInt(parts[2], 10, 64)
