@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
@@ -88,19 +87,11 @@ func BenchmarkConversations1M(b *testing.B) {
 	for _, eng := range benchEngines() {
 		b.Run(eng.name, func(b *testing.B) {
 			loc := eng.loc(b)
-			if d := os.Getenv("WAMCP_TMP_BENCH_DB"); d != "" && eng.name == "sqlite" {
-				loc = d
-			}
-			if d := os.Getenv("WAMCP_TMP_BENCH_PG"); d != "" && eng.name == "postgres" {
-				loc = d
-			}
 			s, err := store.Open(context.Background(), loc)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if m, _, _ := s.Inbound(context.Background(), store.InboundQuery{PhoneNumberID: convPhone, Limit: 1}); len(m) == 0 {
-				loadConversations(b, s)
-			}
+			loadConversations(b, s)
 			if err := s.(storetest.Planner).Analyze(context.Background()); err != nil {
 				b.Fatal(err)
 			}

@@ -157,6 +157,13 @@ func openPostgres(ctx context.Context, dsn string, opt options) (_ Store, err er
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
+	// No parallel plans: every read of the store is a short index read,
+	// for which starting workers costs more than they save (a search's
+	// generic plan, expecting a few thousand matches, would start them for
+	// ten). A DSN that sets it keeps its own.
+	if _, set := cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"]; !set {
+		cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)

@@ -101,3 +101,12 @@ func TestPostgresDSNNotLeaked(t *testing.T) {
 		t.Fatalf("the error shows the password: %v", err)
 	}
 }
+
+// PostgreSQL searches in two steps (the newest buckets of Seqs first):
+// over more messages than the first step reads, it finds what one read of
+// all of them would.
+func TestPostgresSearchInSteps(t *testing.T) {
+	s := openAt(t, storetest.PostgresDSN(t))()
+	defer s.Close()
+	storetest.SearchManyMessages(t, s)
+}

@@ -23,7 +23,7 @@ type ConversationPlanner interface {
 // with nearly every message, most of them one customer's and of one type,
 // one common word; a quiet number with a handful.
 const (
-	cplanTotal = 20_000
+	cplanTotal = 8_000
 	cplanBig   = "16505550000" // the customer with most of the busy number's messages
 )
 
@@ -79,36 +79,27 @@ func testConversationPlansAfterAnalyze(t *testing.T, open openFunc) {
 		index string // the index every plan must use
 		sort  bool   // a sort of what the index ranges returned is allowed (merging several)
 	}
+	// Each number with most rows, a few, none; each cursor at the start
+	// and in the middle (one explained statement costs a connection and a
+	// few executions on PostgreSQL: the matrix is kept small).
 	var shapes []shape
-	for _, phone := range []string{phoneA, phoneB, planNone} {
-		for _, after := range []int64{0, cplanTotal / 2} {
-			shapes = append(shapes,
-				shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101}, index: "wa_messages_in"},
-				shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Types: []string{"image"}}, index: "wa_messages_in_type"},
-				shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Types: []string{"image", "text"}}, index: "wa_messages_in_type", sort: true},
-				shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Customer: cplanBig}, index: "wa_messages_in_customer"},
-				shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Customer: "16505560010", Types: []string{"text"}}, index: "wa_messages_in_customer"},
-			)
-		}
-		for _, before := range []int64{0, cplanTotal / 2} {
-			shapes = append(shapes,
-				shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: before, Limit: 21}, index: "wa_conversations_inbox"},
-				shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: before, Limit: 21, UnreadOnly: true}, index: "wa_conversations_unread"},
-				shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: before, Limit: 21, OpenSince: time.Unix(1_750_000_000, 0)}, index: "wa_conversations_inbox"},
-			)
-		}
-		for _, cust := range []string{cplanBig, "16505560010", "15550000000"} {
-			for _, pos := range []store.Position{{}, {Timestamp: 1_750_010_000, Seq: cplanTotal / 2}} {
-				shapes = append(shapes,
-					shape{q: store.HistoryQuery{PhoneNumberID: phone, Customer: cust, Before: pos, Limit: 51}, index: "wa_messages_conversation"},
-					shape{q: store.HistoryQuery{PhoneNumberID: phone, Customer: cust, After: pos, Limit: 51}, index: "wa_messages_conversation"})
-			}
-		}
-		for _, words := range []string{"order", "zebra", "ord stat"} {
-			shapes = append(shapes,
-				shape{q: store.SearchQuery{PhoneNumberID: phone, Query: words, Limit: 20}, index: searchIndex, sort: true},
-				shape{q: store.SearchQuery{PhoneNumberID: phone, Query: words, Limit: 20, Customer: cplanBig}, index: searchIndex, sort: true})
-		}
+	for i, phone := range []string{phoneA, phoneB, planNone} {
+		after := []int64{0, cplanTotal / 2}[i%2]
+		pos := []store.Position{{}, {Timestamp: 1_750_000_000 + cplanTotal/2, Seq: cplanTotal / 2}}[i%2]
+		shapes = append(shapes,
+			shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101}, index: "wa_messages_in"},
+			shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Types: []string{"image"}}, index: "wa_messages_in_type"},
+			shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Types: []string{"image", "text"}}, index: "wa_messages_in_type", sort: true},
+			shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Customer: cplanBig}, index: "wa_messages_in_customer"},
+			shape{q: store.InboundQuery{PhoneNumberID: phone, After: after, Limit: 101, Customer: "16505560010", Types: []string{"text"}}, index: "wa_messages_in_customer"},
+			shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: after, Limit: 21}, index: "wa_conversations_inbox"},
+			shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: after, Limit: 21, UnreadOnly: true}, index: "wa_conversations_unread"},
+			shape{q: store.ConversationQuery{PhoneNumberID: phone, Before: after, Limit: 21, OpenSince: time.Unix(1_750_000_000, 0)}, index: "wa_conversations_inbox"},
+			shape{q: store.HistoryQuery{PhoneNumberID: phone, Customer: cplanBig, Before: pos, Limit: 51}, index: "wa_messages_conversation"},
+			shape{q: store.HistoryQuery{PhoneNumberID: phone, Customer: "15550000000", After: pos, Limit: 51}, index: "wa_messages_conversation"},
+			shape{q: store.SearchQuery{PhoneNumberID: phone, Query: "order", Limit: 20}, index: searchIndex, sort: true},
+			shape{q: store.SearchQuery{PhoneNumberID: phone, Query: "zebra", Limit: 20, Customer: cplanBig}, index: searchIndex, sort: true},
+		)
 	}
 	for _, sh := range shapes {
 		plans, err := p.ExplainRead(ctx, sh.q)
@@ -122,7 +113,7 @@ func testConversationPlansAfterAnalyze(t *testing.T, open openFunc) {
 			checkReadPlan(t, fmt.Sprintf("%T%+v", sh.q, sh.q), plan, sh.index, sh.sort)
 		}
 	}
-	for _, id := range []string{"wamid.cplan.000001", "wamid.cplan.019999", "wamid.cplan.002501"} {
+	for _, id := range []string{"wamid.cplan.000001", "wamid.cplan.002501"} {
 		plans, err := p.ExplainMarkRead(ctx, phoneA, id)
 		if err != nil {
 			t.Fatalf("ExplainMarkRead(%s): %v", id, err)

@@ -69,7 +69,6 @@ func Run(t *testing.T, factory Factory) {
 		{"MessagesHistory", testMessagesHistory},
 		{"MarkRead", testMarkRead},
 		{"Search", testSearch},
-		{"SearchManyMessages", testSearchManyMessages},
 		{"Changes", testChanges},
 		{"Prune", testPrune},
 		{"Listen", testListen},
