@@ -317,7 +317,23 @@ func (s *sqlStore) inserts(b Batch, now time.Time) []stmt {
 	for _, c := range b.Changes {
 		stmts = append(stmts, s.changeStmt(c, now))
 	}
+	for _, st := range stmts {
+		dropNUL(st.args)
+	}
 	return stmts
+}
+
+// dropNUL removes U+0000 from the string arguments. PostgreSQL's text
+// cannot hold it (SQLite can), and Meta's JSON may carry one escaped
+// ("\u0000") in a customer's text or name: refused, the whole delivery
+// would fail on every redelivery. It carries nothing readable, so both
+// engines store the text without it.
+func dropNUL(args []any) {
+	for i, a := range args {
+		if v, ok := a.(string); ok && strings.IndexByte(v, 0) >= 0 {
+			args[i] = strings.ReplaceAll(v, "\x00", "")
+		}
+	}
 }
 
 // size is how many events b holds.

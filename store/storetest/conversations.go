@@ -121,6 +121,22 @@ func testSaveMessages(t *testing.T, open openFunc) {
 	}
 }
 
+// testNULInText: a U+0000 in a customer's text or name (Meta's JSON may
+// escape one) does not make the delivery unstorable (PostgreSQL's text
+// refuses the character): it is stored without it, on both engines alike.
+func testNULInText(t *testing.T, open openFunc) {
+	s := open()
+	m := msgIn(phoneA, "wamid.nul", alice, 100, "text", "a\x00b")
+	m.ProfileName = "Zo\x00ë"
+	ns, ni := save(t, s, store.Batch{Inbound: []store.InboundMessage{m},
+		Statuses: []store.StatusEvent{status(phoneA, "wamid.nul\x00", "sent", 1)}})
+	wantCounts(t, "a delivery with NULs", ns, ni, 1, 1)
+	msgs, err := s.Messages(context.Background(), store.HistoryQuery{PhoneNumberID: phoneA, Customer: alice})
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "ab" || msgs[0].ProfileName != "Zoë" {
+		t.Fatalf("stored %+v, %v; want the text and name without U+0000", msgs, err)
+	}
+}
+
 // testMessageRoundTrip: every field of both directions comes back as
 // saved, Raw byte for byte; the store fills what the caller left out.
 func testMessageRoundTrip(t *testing.T, open openFunc) {

@@ -61,6 +61,7 @@ func Run(t *testing.T, factory Factory) {
 		{"LastInboundSeesOwnSaves", testLastInboundSeesOwnSaves},
 		{"StatusPlanAfterAnalyze", testStatusPlanAfterAnalyze},
 		{"SaveMessages", testSaveMessages},
+		{"NULInText", testNULInText},
 		{"MessageRoundTrip", testMessageRoundTrip},
 		{"InboundPaging", testInboundPaging},
 		{"Inbox", testInbox},
