@@ -6,7 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
+
+	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 )
 
 // buildBinary compiles cmd/whatsapp-mcp once per test binary.
@@ -52,6 +55,7 @@ func TestTypeScriptSDKOverStdio(t *testing.T) {
 		"WHATSAPP_STORE=file:"+filepath.Join(tmp, "events.db"),
 		"XDG_DATA_HOME="+tmp,
 		"WHATSAPP_ACCESS_TOKEN=", "WHATSAPP_APP_SECRET=",
+		"EXPECT_TOOLS="+strconv.Itoa(len(catalog.Declarations())),
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -10,7 +10,7 @@ if (!bin) {
   console.error("usage: node client.mjs <server-binary> [args...]");
   process.exit(2);
 }
-const expectTools = Number(process.env.EXPECT_TOOLS || "21");
+const expectTools = Number(process.env.EXPECT_TOOLS || "27");
 const phone = process.env.PHONE_NUMBER_ID || "106540352242922";
 
 let passed = 0;
@@ -76,6 +76,19 @@ check(bad.structuredContent?.successful === false, "failure envelope has success
 const trig = await client.callTool({ name: "WHATSAPP_MESSAGE_STATUS_UPDATED_TRIGGER", arguments: { phone_number_id: phone, max_results: 5 } });
 check(!trig.isError, "trigger tool answers", trig);
 check(typeof trig.structuredContent?.data?.next_cursor === "string", "trigger returns next_cursor", trig.structuredContent);
+
+// The conversation as an MCP resource: the template send above is in it
+// (every send is recorded), and a subscription is accepted.
+const { resourceTemplates } = await client.listResourceTemplates();
+check(resourceTemplates.some((r) => r.uriTemplate === "whatsapp://{phone_number_id}/conversations/{wa_id}"),
+  "resources/templates/list has the conversation template", resourceTemplates);
+const uri = `whatsapp://${phone}/conversations/16505551234`;
+await client.subscribeResource({ uri });
+passed++;
+const res = await client.readResource({ uri });
+const conv = JSON.parse(res.contents[0].text);
+check(conv.messages?.some((m) => m.message_id === sent.structuredContent.data.message_id && m.direction === "out"),
+  "resources/read shows the message sent", conv);
 
 await client.close();
 console.log(`sdk-client: ${passed} checks ok`);
