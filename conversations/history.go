@@ -93,7 +93,7 @@ func (d *deps) views(ctx context.Context, msgs []store.Message) ([]MessageView, 
 	out := make([]MessageView, 0, len(msgs))
 	for _, m := range msgs {
 		v := View(m)
-		if e, ok := LatestStatus(hist[m.MessageID]); ok && m.Direction == store.DirectionOut {
+		if e, ok := store.LatestStatus(hist[m.MessageID]); ok && m.Direction == store.DirectionOut {
 			v.Status = e.Status
 			if e.Status == "failed" {
 				v.StatusErrors = statusErrors(e.Raw)
@@ -102,23 +102,6 @@ func (d *deps) views(ctx context.Context, msgs []store.Message) ([]MessageView, 
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// LatestStatus is the status to report of a message's history (Seq
-// order): the most advanced (store.StatusRank), not the last to arrive;
-// among equal ranks (statuses Meta may add) the later arrival. ok is false
-// for an empty history.
-func LatestStatus(history []store.StatusEvent) (store.StatusEvent, bool) {
-	best := -1
-	for i, e := range history {
-		if best < 0 || store.StatusRank(e.Status) >= store.StatusRank(history[best].Status) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return store.StatusEvent{}, false
-	}
-	return history[best], true
 }
 
 // statusErrors is the errors[] of a statuses[] element, as Meta sent it.

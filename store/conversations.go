@@ -174,3 +174,20 @@ func StatusRank(s string) int {
 	}
 	return 0
 }
+
+// LatestStatus is the status to report of a message's history (Seq
+// order): the most advanced (StatusRank), not the last to arrive;
+// among equal ranks (statuses Meta may add) the later arrival. ok is false
+// for an empty history.
+func LatestStatus(history []StatusEvent) (StatusEvent, bool) {
+	best := -1
+	for i, e := range history {
+		if best < 0 || StatusRank(e.Status) >= StatusRank(history[best].Status) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return StatusEvent{}, false
+	}
+	return history[best], true
+}

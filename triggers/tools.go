@@ -404,19 +404,14 @@ func messageStatus(id string, history []store.StatusEvent) MessageStatus {
 		return m
 	}
 	m.Known = true
-	best := -1
-	for i, e := range history {
+	for _, e := range history {
 		u := statusUpdate(e)
 		m.History = append(m.History, StatusChange{Status: e.Status, Timestamp: u.Timestamp, ReceivedAt: formatTime(e.ReceivedAt)})
-		// >= : among equal ranks (unknown statuses) the later arrival wins.
-		if best < 0 || store.StatusRank(e.Status) >= store.StatusRank(history[best].Status) {
-			best = i
-		}
 		if r := store.StatusRank(e.Status); r >= 2 && r <= 4 {
 			m.Delivered = true
 		}
 	}
-	e := history[best]
+	e, _ := store.LatestStatus(history)
 	u := statusUpdate(e)
 	m.Status, m.Timestamp, m.RecipientID, m.PhoneNumberID = e.Status, u.Timestamp, u.RecipientID, e.PhoneNumberID
 	m.RecipientUserID, m.ParentRecipientUserID = u.RecipientUserID, u.ParentRecipientUserID

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -517,21 +516,13 @@ func (h *hostileEnv) race(t *testing.T, ctx context.Context, tr *hostileTranspor
 		tr.name, tries, swaps.Load(), saved, refused)
 }
 
-// hostileVmHWM is the peak RSS of process pid, in MB.
+// hostileVmHWM is the peak RSS of process pid, in MB; -1 once it has exited.
 func hostileVmHWM(pid int) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	mb, err := peakRSSMB(pid)
 	if err != nil {
 		return -1
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return -1
+	return mb
 }
 
 // hostileRPC reduces a JSON-RPC answer to a tools/call.

@@ -192,9 +192,18 @@ func loopbackAddr() string {
 // hwmMB reads the process's peak resident set size, in MiB.
 func (p *rssServer) hwmMB(b *testing.B) float64 {
 	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	mb, err := peakRSSMB(p.cmd.Process.Pid)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return mb
+}
+
+// peakRSSMB is the peak resident memory (VmHWM) of process pid, in MB.
+func peakRSSMB(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -202,13 +211,12 @@ func (p *rssServer) hwmMB(b *testing.B) float64 {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			if err != nil {
-				b.Fatalf("VmHWM %q: %v", v, err)
+				return 0, fmt.Errorf("VmHWM %q: %w", v, err)
 			}
-			return kb / 1024
+			return kb / 1024, nil
 		}
 	}
-	b.Fatal("no VmHWM in /proc/<pid>/status")
-	return 0
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
 func (p *rssServer) stop(b *testing.B) {

@@ -323,15 +323,5 @@ func CheckInboundExactlyOnce(t *testing.T, seen, final []store.Message) {
 
 // SkippedMessages lists the Seqs of final absent from seen.
 func SkippedMessages(seen, final []store.Message) []int64 {
-	got := make(map[int64]bool, len(seen))
-	for _, m := range seen {
-		got[m.Seq] = true
-	}
-	var missed []int64
-	for _, m := range final {
-		if !got[m.Seq] {
-			missed = append(missed, m.Seq)
-		}
-	}
-	return missed
+	return skippedSeqs(seen, final, func(m store.Message) int64 { return m.Seq })
 }

@@ -742,14 +742,19 @@ func CheckExactlyOnce(t *testing.T, seen, final []store.StatusEvent) {
 
 // Skipped lists the Seqs of final that are absent from seen.
 func Skipped(seen, final []store.StatusEvent) []int64 {
+	return skippedSeqs(seen, final, func(e store.StatusEvent) int64 { return e.Seq })
+}
+
+// skippedSeqs lists the Seqs (seq of each) of final absent from seen.
+func skippedSeqs[T any](seen, final []T, seq func(T) int64) []int64 {
 	got := make(map[int64]bool, len(seen))
 	for _, e := range seen {
-		got[e.Seq] = true
+		got[seq(e)] = true
 	}
 	var missed []int64
 	for _, e := range final {
-		if !got[e.Seq] {
-			missed = append(missed, e.Seq)
+		if !got[seq(e)] {
+			missed = append(missed, seq(e))
 		}
 	}
 	return missed
