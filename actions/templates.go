@@ -556,23 +556,30 @@ func sendTemplateMessage(d *Deps) tools.Tool {
 		Prepare:     recipientRule[SendTemplateInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","template_name":"order_update","language_code":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"#1234"}]}]}`,
 		Handler: func(ctx context.Context, in *SendTemplateInput) (*SendResult, error) {
-			t := &graph.Template{Name: in.TemplateName, Language: graph.TemplateLanguage{Code: string(in.LanguageCode)}}
-			for _, c := range in.Components {
-				gc := graph.TemplateComponent{Type: c.Type, SubType: c.SubType, Index: c.Index}
-				for _, p := range c.Parameters {
-					gp := graph.TemplateParameter{Type: p.Type, ParameterName: p.ParameterName, Text: p.Text, Payload: p.Payload,
-						Image: p.Image.toGraph(), Video: p.Video.toGraph(), Document: p.Document.toGraph()}
-					if p.Currency != nil {
-						gp.Currency = &graph.Currency{FallbackValue: p.Currency.FallbackValue, Code: p.Currency.Code, Amount1000: p.Currency.Amount1000}
-					}
-					if p.DateTime != nil {
-						gp.DateTime = &graph.DateTime{FallbackValue: p.DateTime.FallbackValue}
-					}
-					gc.Parameters = append(gc.Parameters, gp)
-				}
-				t.Components = append(t.Components, gc)
-			}
+			t := TemplateMessage(in.TemplateName, string(in.LanguageCode), in.Components)
 			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "template", Template: t}, false)
 		},
 	})
+}
+
+// TemplateMessage builds the template of a send from checked inputs: the
+// one conversion WHATSAPP_SEND_TEMPLATE_MESSAGE and the bulk send share.
+func TemplateMessage(name, language string, comps []TemplateComponentInput) *graph.Template {
+	t := &graph.Template{Name: name, Language: graph.TemplateLanguage{Code: language}}
+	for _, c := range comps {
+		gc := graph.TemplateComponent{Type: c.Type, SubType: c.SubType, Index: c.Index}
+		for _, p := range c.Parameters {
+			gp := graph.TemplateParameter{Type: p.Type, ParameterName: p.ParameterName, Text: p.Text, Payload: p.Payload,
+				Image: p.Image.toGraph(), Video: p.Video.toGraph(), Document: p.Document.toGraph()}
+			if p.Currency != nil {
+				gp.Currency = &graph.Currency{FallbackValue: p.Currency.FallbackValue, Code: p.Currency.Code, Amount1000: p.Currency.Amount1000}
+			}
+			if p.DateTime != nil {
+				gp.DateTime = &graph.DateTime{FallbackValue: p.DateTime.FallbackValue}
+			}
+			gc.Parameters = append(gc.Parameters, gp)
+		}
+		t.Components = append(t.Components, gc)
+	}
+	return t
 }

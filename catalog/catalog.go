@@ -43,7 +43,8 @@ var toolsets = []tools.Toolset{
 // one list. st may be nil (listing the catalog, stdio without a store): the
 // tools that read the store then answer with their configuration error.
 func Tools(d *actions.Deps, st store.Store) []tools.Tool {
-	cat := append(actions.All(d), triggers.Tools(st)...)
+	cat := append(actions.All(d), actions.InteractiveActions(d)...)
+	cat = append(cat, triggers.Tools(st)...)
 	cat = append(cat, triggers.InboundTools(st, d.Phones)...)
 	cat = append(cat, conversations.Tools(st, d.Phones, d.Now)...)
 	return append(cat, actions.ConversationActions(d)...)

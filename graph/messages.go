@@ -42,12 +42,14 @@ type Text struct {
 	PreviewURL bool   `json:"preview_url,omitempty"`
 }
 
-// MediaObject references media by uploaded id or by link.
+// MediaObject references media by uploaded id or by link. Voice marks an
+// OGG/Opus audio as a voice note (docs/cloud-api.md#voice-messages).
 type MediaObject struct {
 	ID       string `json:"id,omitempty"`
 	Link     string `json:"link,omitempty"`
 	Caption  string `json:"caption,omitempty"`
 	Filename string `json:"filename,omitempty"`
+	Voice    bool   `json:"voice,omitempty"`
 }
 
 // Location is a location pin; Meta types the coordinates as strings.
@@ -116,7 +118,10 @@ type ContactURL struct {
 	Type string `json:"type,omitempty"`
 }
 
-// Interactive is a reply-button or list message.
+// Interactive is an interactive message: reply buttons (button), list,
+// cta_url, flow, location_request_message or address_message
+// (docs/cloud-api.md#interactive-messages). Body is required by every type
+// our tools send.
 type Interactive struct {
 	Type   string             `json:"type"`
 	Header *InteractiveHeader `json:"header,omitempty"`
@@ -125,10 +130,14 @@ type Interactive struct {
 	Action InteractiveAction  `json:"action"`
 }
 
-// InteractiveHeader is a text header (media headers are not used by our tools).
+// InteractiveHeader is a header: text, or one media object matching Type
+// (image, video or document).
 type InteractiveHeader struct {
-	Type string `json:"type"`
-	Text string `json:"text,omitempty"`
+	Type     string       `json:"type"`
+	Text     string       `json:"text,omitempty"`
+	Image    *MediaObject `json:"image,omitempty"`
+	Video    *MediaObject `json:"video,omitempty"`
+	Document *MediaObject `json:"document,omitempty"`
 }
 
 // InteractiveText is a body or footer.
@@ -136,11 +145,50 @@ type InteractiveText struct {
 	Text string `json:"text"`
 }
 
-// InteractiveAction holds buttons (type button) or a list (type list).
+// InteractiveAction holds buttons (type button), a list (type list), or a
+// named action with its parameters (cta_url, flow, send_location,
+// address_message).
 type InteractiveAction struct {
-	Buttons  []ReplyButton `json:"buttons,omitempty"`
-	Button   string        `json:"button,omitempty"`
-	Sections []ListSection `json:"sections,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Buttons    []ReplyButton     `json:"buttons,omitempty"`
+	Button     string            `json:"button,omitempty"`
+	Sections   []ListSection     `json:"sections,omitempty"`
+	Parameters *ActionParameters `json:"parameters,omitempty"`
+}
+
+// ActionParameters are the parameters of a named interactive action; each
+// action sets its own fields and leaves the others empty.
+type ActionParameters struct {
+	// cta_url
+	DisplayText string `json:"display_text,omitempty"`
+	URL         string `json:"url,omitempty"`
+	// flow (docs/cloud-api.md#flow-messages)
+	FlowMessageVersion string             `json:"flow_message_version,omitempty"`
+	FlowToken          string             `json:"flow_token,omitempty"`
+	FlowID             string             `json:"flow_id,omitempty"`
+	FlowName           string             `json:"flow_name,omitempty"`
+	FlowCTA            string             `json:"flow_cta,omitempty"`
+	FlowAction         string             `json:"flow_action,omitempty"`
+	FlowActionPayload  *FlowActionPayload `json:"flow_action_payload,omitempty"`
+	Mode               string             `json:"mode,omitempty"`
+	// address_message (docs/cloud-api.md#address-messages)
+	Country          string            `json:"country,omitempty"`
+	Values           map[string]string `json:"values,omitempty"`
+	SavedAddresses   []SavedAddress    `json:"saved_addresses,omitempty"`
+	ValidationErrors map[string]string `json:"validation_errors,omitempty"`
+}
+
+// FlowActionPayload opens a Flow on a screen with initial data (flow_action
+// navigate).
+type FlowActionPayload struct {
+	Screen string          `json:"screen"`
+	Data   json.RawMessage `json:"data,omitempty"`
+}
+
+// SavedAddress is an address the customer may pick in an address message.
+type SavedAddress struct {
+	ID    string            `json:"id"`
+	Value map[string]string `json:"value"`
 }
 
 // ReplyButton is one quick-reply button.
@@ -180,12 +228,21 @@ type TemplateLanguage struct {
 	Code string `json:"code"`
 }
 
-// TemplateComponent carries the parameters of one template component.
+// TemplateComponent carries the parameters of one template component; a
+// carousel component carries its cards instead.
 type TemplateComponent struct {
 	Type       string              `json:"type"`
 	SubType    string              `json:"sub_type,omitempty"`
 	Index      *int                `json:"index,omitempty"`
 	Parameters []TemplateParameter `json:"parameters,omitempty"`
+	Cards      []CarouselCard      `json:"cards,omitempty"`
+}
+
+// CarouselCard is one card of a carousel template send: its index and its
+// own header, body and button components.
+type CarouselCard struct {
+	CardIndex  int                 `json:"card_index"`
+	Components []TemplateComponent `json:"components"`
 }
 
 // TemplateParameter is one variable value.
@@ -199,6 +256,27 @@ type TemplateParameter struct {
 	Document      *MediaObject `json:"document,omitempty"`
 	Currency      *Currency    `json:"currency,omitempty"`
 	DateTime      *DateTime    `json:"date_time,omitempty"`
+	// Location is a location header's pin.
+	Location *Location `json:"location,omitempty"`
+	// CouponCode is a copy-code button's code.
+	CouponCode string `json:"coupon_code,omitempty"`
+	// Action is a Flow button's action.
+	Action *TemplateAction `json:"action,omitempty"`
+	// LimitedTimeOffer is a limited-time-offer component's expiration.
+	LimitedTimeOffer *LimitedTimeOffer `json:"limited_time_offer,omitempty"`
+}
+
+// TemplateAction is a Flow button's parameter: the token and the data the
+// Flow opens with.
+type TemplateAction struct {
+	FlowToken      string          `json:"flow_token,omitempty"`
+	FlowActionData json.RawMessage `json:"flow_action_data,omitempty"`
+}
+
+// LimitedTimeOffer is when a limited-time offer expires, in Unix
+// milliseconds.
+type LimitedTimeOffer struct {
+	ExpirationTimeMs int64 `json:"expiration_time_ms"`
 }
 
 // Currency is a currency parameter.
