@@ -33,8 +33,8 @@ func contains(list []string, s string) bool {
 
 // PhoneNumberIDInput names a business phone number, with optional fields.
 type PhoneNumberIDInput struct {
-	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The business number's id."`
-	Fields        string `json:"fields,omitempty" validate:"omitempty,fieldlist" jsonschema_description:"Default: the usual ones."`
+	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid"`
+	Fields        string `json:"fields,omitempty" validate:"omitempty,fieldlist"`
 }
 
 const profileFields = "about,address,description,email,profile_picture_url,websites,vertical,messaging_product"

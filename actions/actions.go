@@ -56,7 +56,7 @@ var (
 	templateHints  = []string{hintPhoneNumberID, hintPhoneNumbers, hintToNumber, hintWindow, hintTemplateSend, hintTemplateList}
 )
 
-const onlyInWindow = " Only within the 24-hour window."
+const onlyInWindow = " 24-hour window only."
 
 // Window tells when a customer last wrote to a business number, from the
 // webhook store. ok=false means the store never saw them write.
@@ -79,6 +79,9 @@ type Deps struct {
 	Graph *graph.Client
 	// WABAID keys templates and the phone-number list; empty when not configured.
 	WABAID string
+	// AppID is the Meta app that owns resumable uploads (template media
+	// headers); empty when not configured.
+	AppID string
 	// MediaDir is the only directory upload paths and downloads may touch; empty
 	// disables both.
 	MediaDir string
@@ -100,6 +103,18 @@ type Deps struct {
 	Store Store
 	// Now is the clock (tests).
 	Now func() time.Time
+	// BulkRate is the pace of a bulk send that names none, in messages per
+	// second (0: package bulk's default, Meta's default throughput).
+	BulkRate int
+	// BulkWake, when set, wakes this process's bulk send worker once a job
+	// is stored; without it the worker finds the job at its next poll.
+	BulkWake func()
+}
+
+// Send sends m to r and records it once Meta accepted it, as every send
+// tool does: the bulk send's way to Meta (package bulk).
+func (d *Deps) Send(ctx context.Context, r Recipient, m *graph.Message) (*SendResult, error) {
+	return d.dispatch(ctx, r, m, false)
 }
 
 func (d *Deps) now() time.Time {

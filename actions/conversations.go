@@ -16,8 +16,8 @@ import (
 // MarkReadInput is the input of WHATSAPP_MARK_AS_READ.
 type MarkReadInput struct {
 	PhoneNumberID   string `json:"phone_number_id" validate:"required,graphid"`
-	MessageID       string `json:"message_id" validate:"required,notblank,max=512" jsonschema_description:"The wamid of the customer's message."`
-	TypingIndicator bool   `json:"typing_indicator,omitempty" jsonschema_description:"Also show them you are typing."`
+	MessageID       string `json:"message_id" validate:"required,notblank,max=512"`
+	TypingIndicator bool   `json:"typing_indicator,omitempty"`
 }
 
 // MarkReadResult is data of WHATSAPP_MARK_AS_READ.
@@ -76,10 +76,10 @@ func markAsRead(d *Deps) tools.Tool {
 // SendReactionInput is the input of WHATSAPP_SEND_REACTION.
 type SendReactionInput struct {
 	Recipient
-	MessageID string `json:"message_id" validate:"required,notblank,max=512" jsonschema_description:"The wamid of the customer's message."`
+	MessageID string `json:"message_id" validate:"required,notblank,max=512"`
 	// Emoji is a pointer so that a missing emoji is told apart from "",
 	// which removes the reaction: forgetting it must not remove one.
-	Emoji *string `json:"emoji" validate:"omitempty,max=16" jsonschema_description:"One emoji, e.g. 👍; \"\" removes your reaction."`
+	Emoji *string `json:"emoji" validate:"omitempty,max=16"`
 }
 
 // Check applies the one-emoji rule.
@@ -103,6 +103,7 @@ func sendReaction(d *Deps) tools.Tool {
 		Description: "React with one emoji to a message the customer sent, shown on it; a new reaction replaces yours and " +
 			`emoji "" removes it. A message over 30 days old or deleted fails later.` + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendReactionInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","message_id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=","emoji":"👍"}`,
 		Handler: func(ctx context.Context, in *SendReactionInput) (*SendResult, error) {

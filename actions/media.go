@@ -75,13 +75,13 @@ type FileInput struct {
 	Mimetype string `json:"mimetype,omitempty" validate:"omitempty,max=255" jsonschema_description:"Default: from the name's extension."`
 	// Content keeps the base64 in the request's bytes; it is decoded as a
 	// stream into the upload (tools.Base64).
-	Content tools.Base64 `json:"content,omitempty" validate:"required_without=Path,excluded_with=Path" jsonschema_description:"The bytes, standard base64; or path."`
-	Path    string       `json:"path,omitempty" validate:"required_without=Content,omitempty,max=4096" jsonschema_description:"A file in the operator's media directory; or content."`
+	Content tools.Base64 `json:"content,omitempty" validate:"required_without=Path,excluded_with=Path" jsonschema_description:"Base64; or path."`
+	Path    string       `json:"path,omitempty" validate:"required_without=Content,omitempty,max=4096" jsonschema_description:"Or content."`
 }
 
 // UploadMediaInput is the input of WHATSAPP_UPLOAD_MEDIA.
 type UploadMediaInput struct {
-	PhoneNumberID string    `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"The business number that will send it."`
+	PhoneNumberID string    `json:"phone_number_id" validate:"required,graphid"`
 	MediaType     string    `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video"`
 	FileToUpload  FileInput `json:"file_to_upload" validate:"required"`
 }
@@ -299,7 +299,7 @@ type MediaIDInput struct {
 // GetMediaInput is the input of WHATSAPP_GET_MEDIA.
 type GetMediaInput struct {
 	MediaID  string `json:"media_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_UPLOAD_MEDIA or an inbound message."`
-	Download bool   `json:"download,omitempty" jsonschema_description:"Also fetch the file: content_base64 (size-capped), or save_as."`
+	Download bool   `json:"download,omitempty" jsonschema_description:"Into content_base64 (size-capped), or save_as."`
 	SaveAs   string `json:"save_as,omitempty" validate:"omitempty,max=255" jsonschema_description:"With download: save as this file in the media directory (not read-only)."`
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -66,6 +68,16 @@ type SendResult struct {
 	// out (jsonschema:"-"), not data.
 	Contacts []graph.ResponseContact `json:"contacts,omitempty" jsonschema:"-"`
 	Messages []graph.ResponseMessage `json:"messages,omitempty" jsonschema:"-"`
+}
+
+// sentData is what the output schema of a free-form send names of its
+// SendResult (tools.Def.Data): Meta returns message_status for templates
+// only (docs/cloud-api.md#the-send-envelope), and every byte of a schema is
+// paid on every turn.
+type sentData struct {
+	MessageID string `json:"message_id"`
+	To        string `json:"to"`
+	WaID      string `json:"wa_id"`
 }
 
 // dispatch sends m and shapes the result. freeForm sends get the 24-hour
@@ -156,7 +168,7 @@ func replyContext(id string) *graph.MessageContext {
 type SendMessageInput struct {
 	Recipient
 	Text       string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The text; *bold* and _italic_ work."`
-	PreviewURL bool   `json:"preview_url,omitempty" jsonschema_description:"Preview the first URL of the text."`
+	PreviewURL bool   `json:"preview_url,omitempty"`
 	MessageID  string `json:"message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
@@ -169,6 +181,7 @@ func sendMessage(d *Deps) tools.Tool {
 		Description: "Send a text message to a customer, e.g. to answer one who wrote recently; message_id quotes one of their messages." +
 			onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendMessageInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","text":"Your order has shipped!"}`,
 		Handler: func(ctx context.Context, in *SendMessageInput) (*SendResult, error) {
@@ -181,9 +194,9 @@ func sendMessage(d *Deps) tools.Tool {
 // SendReplyInput is the input of WHATSAPP_SEND_REPLY.
 type SendReplyInput struct {
 	Recipient
-	Text             string `json:"text" validate:"required,notblank,max=4096" jsonschema_description:"The reply text."`
-	ReplyToMessageID string `json:"reply_to_message_id" validate:"required,notblank,max=512" jsonschema_description:"The id (wamid.) of the message answered."`
-	PreviewURL       bool   `json:"preview_url,omitempty" jsonschema_description:"Preview the first URL of the text."`
+	Text             string `json:"text" validate:"required,notblank,max=4096"`
+	ReplyToMessageID string `json:"reply_to_message_id" validate:"required,notblank,max=512"`
+	PreviewURL       bool   `json:"preview_url,omitempty"`
 }
 
 func sendReply(d *Deps) tools.Tool {
@@ -195,6 +208,7 @@ func sendReply(d *Deps) tools.Tool {
 		Description: "Send a text reply quoting one earlier message, so the customer sees which one you answer; " +
 			"no quote is shown if the original was deleted or is over 30 days old." + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendReplyInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","text":"Yes, it comes in blue.","reply_to_message_id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="}`,
 		Handler: func(ctx context.Context, in *SendReplyInput) (*SendResult, error) {
@@ -228,11 +242,40 @@ func mediaObject(m *graph.Message, mediaType string, obj *graph.MediaObject) {
 	}
 }
 
-func captionCheck(mediaType, caption string) []tools.FieldError {
+// mediaCheck applies Meta's per-type rules of a media send: a caption on
+// image, video and document only, a filename on documents only, voice on
+// audio only (docs/cloud-api.md#voice-messages).
+func mediaCheck(mediaType, caption, filename string, voice bool) []tools.FieldError {
+	var errs []tools.FieldError
 	if caption != "" && !captionAllowed(mediaType) {
-		return []tools.FieldError{{Field: "caption", Rule: fmt.Sprintf("is only allowed for image, video and document media, not %s; remove it", tools.Echo(mediaType))}}
+		errs = append(errs, tools.FieldError{Field: "caption", Rule: fmt.Sprintf("is only allowed for image, video and document media, not %s; remove it", tools.Echo(mediaType))})
 	}
-	return nil
+	if filename != "" && mediaType != "document" {
+		errs = append(errs, tools.FieldError{Field: "filename", Rule: fmt.Sprintf("is only allowed for document media, not %s; remove it", tools.Echo(mediaType))})
+	}
+	if voice && mediaType != "audio" {
+		errs = append(errs, tools.FieldError{Field: "voice", Rule: fmt.Sprintf("is only allowed for audio media, not %s; remove it", tools.Echo(mediaType))})
+	}
+	return errs
+}
+
+// voiceLinkExts are the file extensions of an OGG/Opus file.
+var voiceLinkExts = map[string]bool{".ogg": true, ".opus": true, ".oga": true}
+
+// warnVoiceLink warns when a voice note's link names a file that is not
+// OGG: Meta still sends it, but the voice note features (transcription)
+// need OGG/Opus (docs/cloud-api.md#voice-messages). Only the link's path
+// can be checked here; a link without an extension passes.
+func warnVoiceLink(ctx context.Context, link string) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return
+	}
+	ext := strings.ToLower(path.Ext(u.Path))
+	if ext == "" || voiceLinkExts[ext] {
+		return
+	}
+	tools.Warn(ctx, "voice: the link names a %s file, but a voice note must be an .ogg file with the Opus codec; Meta may send it as plain audio and its transcription fails. Convert it to OGG/Opus for a voice note.", tools.Echo(ext))
 }
 
 // SendMediaInput is the input of WHATSAPP_SEND_MEDIA.
@@ -241,10 +284,17 @@ type SendMediaInput struct {
 	MediaType string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video"`
 	Link      string `json:"link" validate:"required,http_url,max=2000" jsonschema_description:"Public URL of the file."`
 	Caption   string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Image, video and document only."`
+	// Filename needs no description (documents have file names; Check
+	// refuses it elsewhere); voice's says the rule that bites.
+	Filename         string `json:"filename,omitempty" validate:"omitempty,max=240"`
+	Voice            bool   `json:"voice,omitempty" jsonschema_description:"OGG/Opus audio only."`
+	ReplyToMessageID string `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
-// Check applies the caption rule.
-func (in *SendMediaInput) Check() []tools.FieldError { return captionCheck(in.MediaType, in.Caption) }
+// Check applies the caption, filename and voice rules.
+func (in *SendMediaInput) Check() []tools.FieldError {
+	return mediaCheck(in.MediaType, in.Caption, in.Filename, in.Voice)
+}
 
 func sendMedia(d *Deps) tools.Tool {
 	return tools.New(tools.Def[SendMediaInput, *SendResult]{
@@ -255,11 +305,15 @@ func sendMedia(d *Deps) tools.Tool {
 		Description: "Send an image, video, audio, document or sticker that Meta fetches from a public URL. " +
 			"A link Meta cannot fetch, or a wrong type or size, fails with 131053, maybe only later in a failed status." + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendMediaInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","media_type":"image","link":"https://example.com/aloe.png","caption":"The best succulent ever?"}`,
 		Handler: func(ctx context.Context, in *SendMediaInput) (*SendResult, error) {
-			m := &graph.Message{}
-			mediaObject(m, in.MediaType, &graph.MediaObject{Link: in.Link, Caption: in.Caption})
+			if in.Voice {
+				warnVoiceLink(ctx, in.Link)
+			}
+			m := &graph.Message{Context: replyContext(in.ReplyToMessageID)}
+			mediaObject(m, in.MediaType, &graph.MediaObject{Link: in.Link, Caption: in.Caption, Filename: in.Filename, Voice: in.Voice})
 			return d.dispatch(ctx, in.Recipient, m, true)
 		},
 	})
@@ -271,17 +325,14 @@ type SendMediaByIDInput struct {
 	MediaType        string `json:"media_type" validate:"required,oneof=audio document image sticker video" jsonschema:"enum=audio,enum=document,enum=image,enum=sticker,enum=video" jsonschema_description:"As uploaded."`
 	MediaID          string `json:"media_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_UPLOAD_MEDIA with the same phone_number_id."`
 	Caption          string `json:"caption,omitempty" validate:"omitempty,max=1024" jsonschema_description:"Image, video and document only."`
-	Filename         string `json:"filename,omitempty" validate:"omitempty,max=240" jsonschema_description:"Document only: the name shown, with extension."`
+	Filename         string `json:"filename,omitempty" validate:"omitempty,max=240"`
 	ReplyToMessageID string `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
+	Voice            bool   `json:"voice,omitempty" jsonschema_description:"OGG/Opus audio only."`
 }
 
-// Check applies the caption and filename rules.
+// Check applies the caption, filename and voice rules.
 func (in *SendMediaByIDInput) Check() []tools.FieldError {
-	errs := captionCheck(in.MediaType, in.Caption)
-	if in.Filename != "" && in.MediaType != "document" {
-		errs = append(errs, tools.FieldError{Field: "filename", Rule: fmt.Sprintf("is only allowed for document media, not %s; remove it", tools.Echo(in.MediaType))})
-	}
-	return errs
+	return mediaCheck(in.MediaType, in.Caption, in.Filename, in.Voice)
 }
 
 func sendMediaByID(d *Deps) tools.Tool {
@@ -293,11 +344,12 @@ func sendMediaByID(d *Deps) tools.Tool {
 		Description: "Send media uploaded with WHATSAPP_UPLOAD_MEDIA by its media id (valid 30 days); surer than a link, since Meta fetches nothing." +
 			onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendMediaByIDInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","media_type":"document","media_id":"1376223850470843","filename":"invoice.pdf","caption":"Your invoice"}`,
 		Handler: func(ctx context.Context, in *SendMediaByIDInput) (*SendResult, error) {
 			m := &graph.Message{Context: replyContext(in.ReplyToMessageID)}
-			mediaObject(m, in.MediaType, &graph.MediaObject{ID: in.MediaID, Caption: in.Caption, Filename: in.Filename})
+			mediaObject(m, in.MediaType, &graph.MediaObject{ID: in.MediaID, Caption: in.Caption, Filename: in.Filename, Voice: in.Voice})
 			return d.dispatch(ctx, in.Recipient, m, true)
 		},
 	})
@@ -310,6 +362,8 @@ type SendLocationInput struct {
 	Address   string        `json:"address" validate:"required,notblank,max=1000"`
 	Latitude  tools.Decimal `json:"latitude" validate:"required,latitude"`
 	Longitude tools.Decimal `json:"longitude" validate:"required,longitude"`
+	// ReplyToMessageID quotes a customer's message, as on every send.
+	ReplyToMessageID string `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 // Normalize trims the coordinates, which models often pad.
@@ -327,10 +381,11 @@ func sendLocation(d *Deps) tools.Tool {
 		Hints:       freeFormHints,
 		Description: "Send a location pin (coordinates, name and address) that opens in the customer's maps app." + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendLocationInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","name":"Philz Coffee","address":"101 Forest Ave, Palo Alto, CA 94301","latitude":"37.44216251868683","longitude":"-122.16153582049394"}`,
 		Handler: func(ctx context.Context, in *SendLocationInput) (*SendResult, error) {
-			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "location", Location: &graph.Location{
+			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "location", Context: replyContext(in.ReplyToMessageID), Location: &graph.Location{
 				Latitude: string(in.Latitude), Longitude: string(in.Longitude), Name: in.Name, Address: in.Address}}, true)
 		},
 	})
@@ -382,7 +437,8 @@ type ContactNameInput struct {
 // SendContactsInput is the input of WHATSAPP_SEND_CONTACTS.
 type SendContactsInput struct {
 	Recipient
-	Contacts []ContactInput `json:"contacts" validate:"required,min=1,max=257,dive"`
+	Contacts         []ContactInput `json:"contacts" validate:"required,min=1,max=257,dive"`
+	ReplyToMessageID string         `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
 
 func (c ContactInput) toGraph() graph.Contact {
@@ -414,10 +470,11 @@ func sendContacts(d *Deps) tools.Tool {
 		Hints:       freeFormHints,
 		Description: "Send contact cards (vCards) the customer can save or message; each needs name.formatted_name." + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendContactsInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","contacts":[{"name":{"formatted_name":"Barbara J. Johnson","first_name":"Barbara","last_name":"Johnson"},"phones":[{"phone":"+19175559999","wa_id":"19175559999","type":"CELL"}]}]}`,
 		Handler: func(ctx context.Context, in *SendContactsInput) (*SendResult, error) {
-			m := &graph.Message{Type: "contacts"}
+			m := &graph.Message{Type: "contacts", Context: replyContext(in.ReplyToMessageID)}
 			for _, c := range in.Contacts {
 				m.Contacts = append(m.Contacts, c.toGraph())
 			}
@@ -435,11 +492,12 @@ type ButtonInput struct {
 // SendButtonsInput is the input of WHATSAPP_SEND_INTERACTIVE_BUTTONS.
 type SendButtonsInput struct {
 	Recipient
-	BodyText         string        `json:"body_text" validate:"required,notblank,max=1024"`
-	Buttons          []ButtonInput `json:"buttons" validate:"required,min=1,max=3,dive"`
-	HeaderText       string        `json:"header_text,omitempty" validate:"omitempty,max=60"`
-	FooterText       string        `json:"footer_text,omitempty" validate:"omitempty,max=60"`
-	ReplyToMessageID string        `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
+	BodyText         string            `json:"body_text" validate:"required,notblank,max=1024"`
+	Buttons          []ButtonInput     `json:"buttons" validate:"required,min=1,max=3,dive"`
+	HeaderText       string            `json:"header_text,omitempty" validate:"omitempty,max=60"`
+	FooterText       string            `json:"footer_text,omitempty" validate:"omitempty,max=60"`
+	ReplyToMessageID string            `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
+	HeaderMedia      *HeaderMediaInput `json:"header_media,omitempty"`
 }
 
 // Normalize fills default button ids.
@@ -452,9 +510,9 @@ func (in *SendButtonsInput) Normalize() {
 	}
 }
 
-// Check enforces unique ids and titles.
+// Check enforces unique ids and titles, and one header.
 func (in *SendButtonsInput) Check() []tools.FieldError {
-	var errs []tools.FieldError
+	errs := headerCheck(in.HeaderText, in.HeaderMedia)
 	ids, titles := map[string]int{}, map[string]int{}
 	for i, b := range in.Buttons {
 		if j, dup := ids[b.ID]; dup {
@@ -468,12 +526,61 @@ func (in *SendButtonsInput) Check() []tools.FieldError {
 	return errs
 }
 
-func headerFooter(header, footer string) (*graph.InteractiveHeader, *graph.InteractiveText) {
-	var h *graph.InteractiveHeader
-	var f *graph.InteractiveText
-	if header != "" {
-		h = &graph.InteractiveHeader{Type: "text", Text: header}
+// HeaderMediaInput is an image, video or document header of an
+// interactive message, by link or by uploaded id
+// (docs/cloud-api.md#interactive-media-headers). Every interactive send
+// that takes one names it header_media, exclusive with header_text.
+type HeaderMediaInput struct {
+	Type     string `json:"type" validate:"required,oneof=image video document" jsonschema:"enum=image,enum=video,enum=document"`
+	Link     string `json:"link,omitempty" validate:"omitempty,http_url"`
+	ID       string `json:"id,omitempty" validate:"omitempty,graphid"`
+	Filename string `json:"filename,omitempty" validate:"omitempty,max=240"`
+}
+
+// headerCheck applies the rules a tag cannot say to a header_text and
+// header_media pair: one header, one source, a filename on documents only.
+func headerCheck(text string, media *HeaderMediaInput) []tools.FieldError {
+	if media == nil {
+		return nil
 	}
+	var errs []tools.FieldError
+	if text != "" {
+		errs = append(errs, tools.FieldError{Field: "header_media", Rule: "must not be set with header_text: a message has one header; remove one"})
+	}
+	if (media.Link == "") == (media.ID == "") {
+		errs = append(errs, tools.FieldError{Field: "header_media", Rule: "needs exactly one of link and id"})
+	}
+	if media.Filename != "" && media.Type != "document" {
+		errs = append(errs, tools.FieldError{Field: "header_media.filename", Rule: fmt.Sprintf("is only allowed for a document header, not %s; remove it", tools.Echo(media.Type))})
+	}
+	return errs
+}
+
+// interactiveHeader builds the header from header_text or header_media
+// (headerCheck allows at most one); nil when there is none.
+func interactiveHeader(text string, media *HeaderMediaInput) *graph.InteractiveHeader {
+	if media == nil {
+		if text == "" {
+			return nil
+		}
+		return &graph.InteractiveHeader{Type: "text", Text: text}
+	}
+	obj := &graph.MediaObject{Link: media.Link, ID: media.ID, Filename: media.Filename}
+	h := &graph.InteractiveHeader{Type: media.Type}
+	switch media.Type {
+	case "image":
+		h.Image = obj
+	case "video":
+		h.Video = obj
+	case "document":
+		h.Document = obj
+	}
+	return h
+}
+
+func headerFooter(header, footer string) (*graph.InteractiveHeader, *graph.InteractiveText) {
+	h := interactiveHeader(header, nil)
+	var f *graph.InteractiveText
 	if footer != "" {
 		f = &graph.InteractiveText{Text: footer}
 	}
@@ -489,11 +596,12 @@ func sendInteractiveButtons(d *Deps) tools.Tool {
 		Description: "Send a message with 1 to 3 quick-reply buttons (e.g. Yes / No / Later); a tap comes back as an inbound message with the button's id. " +
 			"More choices: WHATSAPP_SEND_INTERACTIVE_LIST." + onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendButtonsInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Your workshop is at 9am tomorrow. Still coming?","buttons":[{"id":"yes","title":"Yes"},{"id":"reschedule","title":"Reschedule"}]}`,
 		Handler: func(ctx context.Context, in *SendButtonsInput) (*SendResult, error) {
-			h, f := headerFooter(in.HeaderText, in.FooterText)
-			iv := &graph.Interactive{Type: "button", Header: h, Footer: f, Body: graph.InteractiveText{Text: in.BodyText}}
+			_, f := headerFooter("", in.FooterText)
+			iv := &graph.Interactive{Type: "button", Header: interactiveHeader(in.HeaderText, in.HeaderMedia), Footer: f, Body: graph.InteractiveText{Text: in.BodyText}}
 			for _, b := range in.Buttons {
 				iv.Action.Buttons = append(iv.Action.Buttons, graph.ReplyButton{Type: "reply", Reply: graph.ReplyTitle{ID: b.ID, Title: b.Title}})
 			}
@@ -519,7 +627,7 @@ type RowInput struct {
 type SendListInput struct {
 	Recipient
 	BodyText         string         `json:"body_text" validate:"required,notblank,max=1024"`
-	ButtonText       string         `json:"button_text" validate:"required,notblank,max=20" jsonschema_description:"Label of the button that opens the list."`
+	ButtonText       string         `json:"button_text" validate:"required,notblank,max=20"`
 	Sections         []SectionInput `json:"sections" validate:"required,min=1,max=10,dive" jsonschema_description:"At most 10 rows in all."`
 	HeaderText       string         `json:"header_text,omitempty" validate:"omitempty,max=60"`
 	FooterText       string         `json:"footer_text,omitempty" validate:"omitempty,max=60"`
@@ -560,6 +668,7 @@ func sendInteractiveList(d *Deps) tools.Tool {
 		Description: "Send a message whose button opens a list of up to 10 choices in sections (menus, time slots); a pick comes back as an inbound message with the row id." +
 			onlyInWindow,
 		Annotations: send,
+		Data:        sentData{},
 		Prepare:     recipientRule[SendListInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Which shipping option do you prefer?","button_text":"Shipping options","sections":[{"title":"Fast","rows":[{"id":"express","title":"Express","description":"Next day"}]},{"title":"Cheap","rows":[{"id":"ground","title":"Ground","description":"2-5 days"}]}]}`,
 		Handler: func(ctx context.Context, in *SendListInput) (*SendResult, error) {

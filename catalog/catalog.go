@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/bulk"
 	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
@@ -35,19 +36,22 @@ var toolsets = []tools.Toolset{
 	{Name: actions.ToolsetAccount, Description: "Read the business account: phone numbers and business profiles."},
 	{Name: triggers.ToolsetStatus, Description: "Message delivery statuses (sent, delivered, read, failed) received from Meta's webhook."},
 	{Name: conversations.Toolset, Description: "Two-way conversations: wait for customer messages, the inbox, history, search, mark as read, reactions."},
+	{Name: bulk.Toolset, Description: "Send one template to up to 1,000 recipients as a durable, paced job, and follow its progress."},
 }
 
-// Tools assembles every tool of the product in catalog order: the nineteen
-// actions, the status tools, then the conversation tools. Every surface
-// (MCP, REST, the `tools` command, schemas/, the README) is built from this
-// one list. st may be nil (listing the catalog, stdio without a store): the
-// tools that read the store then answer with their configuration error.
+// Tools assembles every tool of the product in catalog order: the
+// actions, the status tools, the conversation tools, then the bulk sends.
+// Every surface (MCP, REST, the `tools` command, schemas/, the README) is
+// built from this one list. st may be nil (listing the catalog, stdio
+// without a store): the tools that read the store then answer with their
+// configuration error.
 func Tools(d *actions.Deps, st store.Store) []tools.Tool {
 	cat := append(actions.All(d), actions.InteractiveActions(d)...)
 	cat = append(cat, triggers.Tools(st)...)
 	cat = append(cat, triggers.InboundTools(st, d.Phones)...)
 	cat = append(cat, conversations.Tools(st, d.Phones, d.Now)...)
-	return append(cat, actions.ConversationActions(d)...)
+	cat = append(cat, actions.ConversationActions(d)...)
+	return append(cat, bulk.Tools(d, st)...)
 }
 
 // Resources are the MCP resources of the product: each conversation, read

@@ -84,8 +84,8 @@ func TestToolsets(t *testing.T) {
 			t.Errorf("toolset %q is used but not declared in catalog.About.Toolsets", name)
 		}
 	}
-	if len(cat) != 27 {
-		t.Errorf("%d tools, want the nineteen actions, the two status tools and the six conversation tools", len(cat))
+	if len(cat) != 34 {
+		t.Errorf("%d tools, want the nineteen actions, the five interactive sends, the two status tools, the six conversation tools and the two bulk tools", len(cat))
 	}
 }
 

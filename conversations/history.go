@@ -15,7 +15,7 @@ type GetConversationInput struct {
 	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid"`
 	ToNumber      string `json:"to_number" validate:"required,max=160" jsonschema_description:"The customer: wa_id, phone number or user_id."`
 	MaxResults    *int   `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20"`
-	Before        string `json:"before,omitempty" validate:"max=512" jsonschema_description:"data.next_cursor of the last call."`
+	Before        string `json:"before,omitempty" validate:"max=512"`
 
 	customer customer // to_number as read, set by Prepare
 	before   cursor   // the cursor read, set by Check
@@ -122,8 +122,7 @@ func getConversation(d *deps) tools.Tool {
 		Toolset: Toolset,
 		Hints:   []string{hint},
 		Description: "One customer's messages with a business number, both directions: the newest max_results, returned oldest first; " +
-			"has_more: pass data.next_cursor as before for older ones. Outbound messages carry their latest status (failed: status_errors). " +
-			"No stored message: empty messages and a note; only a template reaches them.",
+			"has_more: pass data.next_cursor as before for older ones. Outbound messages carry their latest status (failed: status_errors).",
 		Annotations: storeRead,
 		Example:     `{"phone_number_id":"106540352242922","to_number":"16505551234","max_results":20}`,
 		Prepare: func(ctx context.Context, in *GetConversationInput) []tools.FieldError {

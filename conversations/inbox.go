@@ -11,10 +11,10 @@ import (
 // ListConversationsInput is the input of WHATSAPP_LIST_CONVERSATIONS.
 type ListConversationsInput struct {
 	PhoneNumberID  string `json:"phone_number_id" validate:"required,graphid"`
-	UnreadOnly     bool   `json:"unread_only,omitempty" jsonschema_description:"Only conversations with unread messages."`
-	WindowOpenOnly bool   `json:"window_open_only,omitempty" jsonschema_description:"Only customers who can get a free-form reply now."`
+	UnreadOnly     bool   `json:"unread_only,omitempty"`
+	WindowOpenOnly bool   `json:"window_open_only,omitempty"`
 	MaxResults     *int   `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20"`
-	Cursor         string `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"data.next_cursor of the last call."`
+	Cursor         string `json:"cursor,omitempty" validate:"max=512"`
 
 	before cursor // the cursor read, set by Check
 }

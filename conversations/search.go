@@ -14,9 +14,9 @@ import (
 type SearchMessagesInput struct {
 	PhoneNumberID string `json:"phone_number_id" validate:"required,graphid"`
 	Query         string `json:"query" validate:"required,notblank,max=200" jsonschema_description:"Words that must all occur (or start a word)."`
-	ToNumber      string `json:"to_number,omitempty" validate:"max=160" jsonschema_description:"Only this customer's conversation."`
+	ToNumber      string `json:"to_number,omitempty" validate:"max=160"`
 	MaxResults    *int   `json:"max_results,omitempty" validate:"omitempty,min=1,max=50" jsonschema:"default=10"`
-	Cursor        string `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"data.next_cursor of the last call."`
+	Cursor        string `json:"cursor,omitempty" validate:"max=512"`
 
 	customer customer // to_number as read, set by Prepare
 	before   cursor   // the cursor read, set by Check

@@ -5,6 +5,7 @@
 package conversations
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -119,12 +120,14 @@ type Template struct {
 }
 
 // Interactive is an outbound interactive message (its body is
-// MessageView.Text): the options the customer can choose from.
+// MessageView.Text): the options the customer can choose from, or the
+// button that opens a link or a Flow.
 type Interactive struct {
-	Kind    string   `json:"kind,omitempty"` // button, list, …
+	Kind    string   `json:"kind,omitempty"` // button, list, cta_url, flow, location_request_message, address_message, …
 	Header  string   `json:"header,omitempty"`
 	Footer  string   `json:"footer,omitempty"`
-	Button  string   `json:"button,omitempty"` // a list's button text
+	Button  string   `json:"button,omitempty"` // a list's button text, a link's or a Flow's button
+	URL     string   `json:"url,omitempty"`    // a link button's URL
 	Options []Option `json:"options,omitempty"`
 }
 
@@ -177,7 +180,8 @@ func View(m store.Message) MessageView {
 // text; a location's name and address; the contacts' names; an order's
 // text; an edit's new text; a reaction's emoji; a system notice; and for
 // outbound messages an interactive body with its header, footer and option
-// titles, and a template's name and parameter texts. The id is context.id
+// titles (a link's or a Flow's button, and the link's URL), and a
+// template's name and parameter texts. The id is context.id
 // (the message quoted), reaction.message_id, or the message a revoke or an
 // edit refers to.
 func Extract(msgType string, raw json.RawMessage) (text, contextID string) {
@@ -246,15 +250,7 @@ type element struct {
 		Footer *struct {
 			Text string `json:"text"`
 		} `json:"footer"`
-		Action *struct {
-			Button  string `json:"button"`
-			Buttons []struct {
-				Reply option `json:"reply"`
-			} `json:"buttons"`
-			Sections []struct {
-				Rows []option `json:"rows"`
-			} `json:"sections"`
-		} `json:"action"`
+		Action *sendAction `json:"action"`
 	} `json:"interactive"`
 	Button *struct {
 		Payload string `json:"payload"`
@@ -299,6 +295,35 @@ type element struct {
 	} `json:"template"`
 	Referral json.RawMessage `json:"referral"`
 	Errors   json.RawMessage `json:"errors"`
+}
+
+// sendAction is the action of an interactive send: buttons, a list, or a
+// named action's parameters (a link's button and URL, a Flow's button).
+type sendAction struct {
+	Button  string `json:"button"`
+	Buttons []struct {
+		Reply option `json:"reply"`
+	} `json:"buttons"`
+	Sections []struct {
+		Rows []option `json:"rows"`
+	} `json:"sections"`
+	Parameters *struct {
+		DisplayText string `json:"display_text"`
+		URL         string `json:"url"`
+		FlowCTA     string `json:"flow_cta"`
+	} `json:"parameters"`
+}
+
+// UnmarshalJSON reads an action object and ignores any other value: one of
+// Meta's address-reply samples carries "action":"address_message", which
+// must not cost the whole message (docs/cloud-api.md#address-messages).
+func (a *sendAction) UnmarshalJSON(b []byte) error {
+	type plain sendAction
+	var p plain
+	if json.Unmarshal(b, &p) == nil {
+		*a = sendAction(p)
+	}
+	return nil
 }
 
 type mediaObject struct {
@@ -452,6 +477,10 @@ func (e *element) interactiveText() string {
 	for _, o := range out.Options {
 		parts = append(parts, o.Title, o.Description)
 	}
+	if iv.Action != nil && iv.Action.Parameters != nil {
+		// A link's or a Flow's button is what the customer taps.
+		parts = append(parts, out.Button, out.URL)
+	}
 	return join(parts...)
 }
 
@@ -482,6 +511,10 @@ func (e *element) outboundInteractive() *Interactive {
 			for _, r := range s.Rows {
 				out.Options = append(out.Options, Option(r))
 			}
+		}
+		if p := a.Parameters; p != nil {
+			out.Button = cmp.Or(out.Button, p.DisplayText, p.FlowCTA)
+			out.URL = p.URL
 		}
 	}
 	return out

@@ -71,6 +71,37 @@ func TestViewOutbound(t *testing.T) {
 			text: "Which shipping option? Express Next day Ground 2-5 days",
 		},
 		{
+			name: "link button with an image header",
+			raw: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"interactive","interactive":{"type":"cta_url",` +
+				`"header":{"type":"image","image":{"link":"https://www.luckyshrub.com/banner.png"}},"body":{"text":"Tap the button below to see available dates."},` +
+				`"footer":{"text":"Dates subject to change."},"action":{"name":"cta_url","parameters":{"display_text":"See Dates","url":"https://www.luckyshrub.com/dates"}}}}`,
+			want: conversations.MessageView{Type: "interactive", Text: "Tap the button below to see available dates.", Interactive: &conversations.Interactive{
+				Kind: "cta_url", Footer: "Dates subject to change.", Button: "See Dates", URL: "https://www.luckyshrub.com/dates"}},
+			text: "Tap the button below to see available dates. Dates subject to change. See Dates https://www.luckyshrub.com/dates",
+		},
+		{
+			name: "Flow",
+			raw: `{"messaging_product":"whatsapp","to":"+16505551234","context":{"message_id":"wamid.Q"},"type":"interactive","interactive":{"type":"flow","header":{"type":"text","text":"Booking"},` +
+				`"body":{"text":"Book your table"},"action":{"name":"flow","parameters":{"flow_message_version":"3","flow_id":"123456","flow_cta":"Book!","flow_action":"navigate",` +
+				`"flow_action_payload":{"screen":"START","data":"{\"guests\":2}"}}}}}`,
+			want:    conversations.MessageView{Type: "interactive", Text: "Book your table", ReplyTo: "wamid.Q", Interactive: &conversations.Interactive{Kind: "flow", Header: "Booking", Button: "Book!"}},
+			text:    "Booking Book your table Book!",
+			context: "wamid.Q",
+		},
+		{
+			name: "location request",
+			raw:  `{"messaging_product":"whatsapp","to":"+16505551234","type":"interactive","interactive":{"type":"location_request_message","body":{"text":"Where should we pick you up?"},"action":{"name":"send_location"}}}`,
+			want: conversations.MessageView{Type: "interactive", Text: "Where should we pick you up?", Interactive: &conversations.Interactive{Kind: "location_request_message"}},
+			text: "Where should we pick you up?",
+		},
+		{
+			name: "address request",
+			raw: `{"messaging_product":"whatsapp","to":"+919876543210","type":"interactive","interactive":{"type":"address_message","body":{"text":"Where should we deliver?"},` +
+				`"action":{"name":"address_message","parameters":{"country":"IN","values":{"name":"Anjali Sharma"}}}}}`,
+			want: conversations.MessageView{Type: "interactive", Text: "Where should we deliver?", Interactive: &conversations.Interactive{Kind: "address_message"}},
+			text: "Where should we deliver?",
+		},
+		{
 			name: "template with parameters and a media header",
 			raw: `{"messaging_product":"whatsapp","to":"+16505551234","type":"template","template":{"name":"order_update","language":{"code":"en_US"},"components":[` +
 				`{"type":"header","parameters":[{"type":"image","image":{"id":"55512345"}}]},` +
@@ -147,6 +178,23 @@ func TestViewInboundEdges(t *testing.T) {
 			raw:  `{"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent","response_json":"{not json"}}}`,
 			want: conversations.MessageView{Type: "interactive", Reply: &conversations.Reply{Kind: "nfm_reply", Title: "flow", Description: "Sent"}},
 			text: "Sent",
+		},
+		{
+			name: "completed Flow", typ: "interactive",
+			raw: `{"context":{"from":"15550783881","id":"wamid.FLOW"},"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent",` +
+				`"response_json":"{\"flow_token\":\"booking-42\",\"date\":\"2026-07-01\"}"}}}`,
+			want: conversations.MessageView{Type: "interactive", ReplyTo: "wamid.FLOW", Reply: &conversations.Reply{Kind: "nfm_reply", Title: "flow", Description: "Sent",
+				Response: json.RawMessage(`{"flow_token":"booking-42","date":"2026-07-01"}`)}},
+			text: "Sent", context: "wamid.FLOW",
+		},
+		{
+			// One of Meta's address samples puts "action":"address_message" in the interactive object.
+			name: "address reply with an action string", typ: "interactive",
+			raw: `{"type":"interactive","interactive":{"type":"interactive","action":"address_message","nfm_reply":{"name":"address_message",` +
+				`"response_json":"{\"values\":{\"city\":\"Mumbai\"}}","body":"Mumbai"}}}`,
+			want: conversations.MessageView{Type: "interactive", Reply: &conversations.Reply{Kind: "nfm_reply", Title: "address_message", Description: "Mumbai",
+				Response: json.RawMessage(`{"values":{"city":"Mumbai"}}`)}},
+			text: "Mumbai",
 		},
 		{
 			name: "system notice of a new BSUID", typ: "system",

@@ -3,6 +3,8 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/failure"
@@ -101,14 +103,14 @@ func (e *Error) Describe() string {
 	if e.UserMsg != "" {
 		fmt.Fprintf(&b, ". %s", e.UserMsg)
 	}
-	info, ok := lookupCode(e.Code, e.Subcode)
+	meaning, action, ok := Explain(e.Code, e.Subcode)
 	if e.Code == 0 && e.Type == "" {
 		// No Meta error envelope (e.g. an HTML 502 from a proxy): code 0 is
 		// then our zero value, not Meta's AuthException.
 		ok = false
 	}
 	if ok {
-		fmt.Fprintf(&b, ". Meaning: %s. What to do: %s", info.meaning, info.action)
+		fmt.Fprintf(&b, ". Meaning: %s. What to do: %s", meaning, action)
 	} else if e.HTTPStatus >= 500 {
 		b.WriteString(". Meaning: a temporary problem on Meta's side. What to do: retry in a little while")
 	}
@@ -143,6 +145,23 @@ func lookupCode(code, subcode int) (codeInfo, bool) {
 	return info, ok
 }
 
+// Explain gives what an error code (refined by its subcode; 0 for none)
+// means and what to do next, written for a model, from the one table of
+// docs/cloud-api.md#error-codes. It serves every place that explains a
+// code: Describe for errors Meta answers, and the status tools for the
+// errors of a failed status webhook. ok is false for a code the table does
+// not know.
+func Explain(code, subcode int) (meaning, action string, ok bool) {
+	info, ok := lookupCode(code, subcode)
+	return info.meaning, info.action, ok
+}
+
+// ErrorCodes lists, in ascending order, every code Explain knows without a
+// subcode.
+func ErrorCodes() []int {
+	return slices.Sorted(maps.Keys(codes))
+}
+
 // codes is docs/cloud-api.md#error-codes, written for a model that has to decide its next step.
 var codes = map[int]codeInfo{
 	0:      {"the access token is invalid, expired or blocked", "the operator must set a valid WHATSAPP_ACCESS_TOKEN (a System User token does not expire); do not retry"},
@@ -151,12 +170,16 @@ var codes = map[int]codeInfo{
 	3:      {"the app lacks the capability or permission for this call", "the operator must grant the permission in the Meta app; do not retry"},
 	4:      {"the app hit its Graph API call rate limit", "slow down and retry later (the window is hourly)"},
 	10:     {"permission denied: the token lacks a permission or the number is not eligible", "the operator must grant whatsapp_business_messaging / whatsapp_business_management to the token; do not retry"},
+	17:     {"the Graph API user request limit was reached", "slow down and retry in a few minutes"},
 	33:     {"the business phone number was deleted", "use another phone_number_id (WHATSAPP_GET_PHONE_NUMBERS lists them)"},
 	100:    {"an invalid parameter, or an id that does not exist or this token cannot see", "check the ids and values sent (ids come from WHATSAPP_GET_PHONE_NUMBERS, WHATSAPP_GET_MESSAGE_TEMPLATES, WHATSAPP_UPLOAD_MEDIA); do not retry unchanged"},
 	190:    {"the access token is invalid or has expired (no known subcode says which)", "the operator must check WHATSAPP_ACCESS_TOKEN (copied whole, not revoked) or provide a new one; do not retry"},
 	200:    {"an API permission is missing", "the operator must grant the permission to the token; do not retry"},
+	341:    {"the app's Graph API call limit was reached", "slow down and retry in a few minutes"},
 	368:    {"the account is temporarily blocked for policy violations", "stop sending; the business must resolve it in WhatsApp Manager"},
+	613:    {"a Graph API custom rate limit was reached", "slow down and retry in a few minutes"},
 	80007:  {"the WhatsApp Business Account hit its rate limit for management calls", "wait and retry later; reduce template and phone-number lookups"},
+	80008:  {"the business-use-case rate limit of this WhatsApp Business Account was reached", "slow down and retry later"},
 	130429: {"the phone number's message throughput (messages per second) was reached", "retry after a few seconds and send more slowly"},
 	130472: {"the recipient is part of a Meta experiment and did not get the marketing message", "nothing to fix; do not resend now"},
 	130497: {"this business may not message users in that country", "do not retry"},
@@ -171,7 +194,8 @@ var codes = map[int]codeInfo{
 	131031: {"the business account is locked", "the business must resolve it in WhatsApp Manager; do not retry"},
 	131037: {"the number needs an approved display name", "get the display name approved first"},
 	131042: {"a business eligibility or payment problem", "the business must fix its payment method in WhatsApp Manager"},
-	131047: {"more than 24 hours have passed since the customer last wrote (outside the customer-service window)", "send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE instead of a free-form message"},
+	131045: {"the phone number's registration certificate is wrong", "the operator must register the phone number again on the Cloud API; do not retry"},
+	131047: {"more than 24 hours have passed since the customer last wrote, or they never did (outside the customer-service window)", "send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE instead of a free-form message"},
 	131048: {"the number is spam-rate limited because of quality restrictions", "stop sending for some hours and improve message quality"},
 	131049: {"Meta chose not to deliver this marketing message to keep the user's experience healthy", "do not resend it within 24 hours"},
 	131050: {"the user stopped marketing messages from this business", "do not send them marketing messages"},
@@ -193,6 +217,8 @@ var codes = map[int]codeInfo{
 	132015: {"the template is paused for low quality", "use another template or edit this one"},
 	132016: {"the template is disabled", "use another template"},
 	132018: {"the template-send parameters are not valid", "check the components sent"},
+	132068: {"the Flow is blocked: its endpoint's error rate, latency or availability became too poor", "fix the Flow's endpoint; the Flow cannot be sent or opened until Meta unblocks it"},
+	132069: {"the Flow is throttled because of its endpoint's health: at most 10 messages with it per hour", "wait before sending it again, and fix the Flow's endpoint"},
 	133004: {"the server is temporarily unavailable", "retry after a short wait"},
 	133010: {"the phone number is not registered on the Cloud API", "register the number first"},
 	135000: {"a generic user error", "check the request"},

@@ -8,6 +8,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -343,5 +347,73 @@ func slow(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 	case <-time.After(2 * time.Second):
 		graphtest.Reply(200, sendOK)(w, r)
+	}
+}
+
+// TestExplain: the one table of codes serves Describe and every other
+// explainer (the status tools) through Explain; ErrorCodes lists it in
+// order, and a subcode refines its code.
+func TestExplain(t *testing.T) {
+	codes := graph.ErrorCodes()
+	if len(codes) < 50 {
+		t.Fatalf("ErrorCodes lists %d codes, want the whole table of docs/cloud-api.md#error-codes", len(codes))
+	}
+	for i, code := range codes {
+		if i > 0 && codes[i-1] >= code {
+			t.Errorf("ErrorCodes not ascending at %d: %d then %d", i, codes[i-1], code)
+		}
+		meaning, action, ok := graph.Explain(code, 0)
+		if !ok || meaning == "" || action == "" {
+			t.Errorf("Explain(%d, 0) = %q, %q, %v", code, meaning, action, ok)
+			continue
+		}
+		// Describe says the very same words for an error Meta answers.
+		d := (&graph.Error{HTTPStatus: 400, Type: "OAuthException", Code: code, Message: "m"}).Describe()
+		if !strings.Contains(d, "Meaning: "+meaning+". What to do: "+action) {
+			t.Errorf("code %d: Describe() %q does not use Explain's words", code, d)
+		}
+	}
+	m190, _, _ := graph.Explain(190, 0)
+	m463, a463, ok := graph.Explain(190, 463)
+	if !ok || m463 == m190 || !strings.Contains(m463, "expired") || a463 == "" {
+		t.Errorf("Explain(190, 463) = %q, %q, %v: want the subcode's own words", m463, a463, ok)
+	}
+	if m, _, ok := graph.Explain(190, 999); !ok || m != m190 {
+		t.Errorf("Explain(190, 999) = %q, %v: an unknown subcode falls back to its code", m, ok)
+	}
+	if m, a, ok := graph.Explain(999999, 0); ok || m != "" || a != "" {
+		t.Errorf("Explain(999999, 0) = %q, %q, %v: want nothing for an unknown code", m, a, ok)
+	}
+}
+
+// TestExplainCoversTheDocsTable: the codes graph explains are exactly the
+// codes of docs/cloud-api.md#error-codes (a range row counts by its first
+// code), so the table and the code cannot drift apart and every code the
+// docs list gets advice wherever it is explained.
+func TestExplainCoversTheDocsTable(t *testing.T) {
+	doc, err := os.ReadFile("../docs/cloud-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(doc), "\n### Error codes\n")
+	if !ok {
+		t.Fatal("docs/cloud-api.md has no ### Error codes section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	row := regexp.MustCompile(`(?m)^\| (\d[\d, –-]*) \|`)
+	var documented []int
+	for _, m := range row.FindAllStringSubmatch(sec, -1) {
+		for _, part := range strings.Split(m[1], ",") {
+			first, _, _ := strings.Cut(strings.TrimSpace(part), "–")
+			n, err := strconv.Atoi(strings.TrimSpace(first))
+			if err != nil {
+				t.Fatalf("row %q: %v", m[0], err)
+			}
+			documented = append(documented, n)
+		}
+	}
+	slices.Sort(documented)
+	if got := graph.ErrorCodes(); !slices.Equal(got, documented) {
+		t.Errorf("graph explains %v\nthe docs table lists %v", got, documented)
 	}
 }

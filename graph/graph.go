@@ -248,6 +248,9 @@ type request struct {
 	size        int64
 	contentType string
 	absoluteURL string // media downloads: a URL Meta gave us
+	// header is set on the request after the defaults (the resumable
+	// upload's file_offset and OAuth Authorization).
+	header http.Header
 }
 
 func (c *Client) newHTTPRequest(ctx context.Context, r *request) (*http.Request, error) {
@@ -293,6 +296,9 @@ func (c *Client) newHTTPRequest(ctx context.Context, r *request) (*http.Request,
 	}
 	if r.absoluteURL == "" {
 		req.Header.Set("Accept", "application/json")
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
 	}
 	return req, nil
 }

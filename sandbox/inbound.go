@@ -34,7 +34,8 @@ type InboundMessage struct {
 	// Text is the body of a text, the caption of an image, video or document, an order's text.
 	Text string `json:"text,omitempty"`
 	// ReplyTo is the message quoted (context.id): a message of this conversation; for
-	// button_reply, list_reply and button the message we sent whose button or row is tapped.
+	// button_reply, list_reply and button the message we sent whose button or row is tapped;
+	// for nfm_reply our Flow or address message answered.
 	ReplyTo string `json:"reply_to,omitempty"`
 
 	// Media: the file's bytes (base64 in JSON), its name, and its MIME type (default: from
@@ -59,6 +60,11 @@ type InboundMessage struct {
 
 	CatalogID string         `json:"catalog_id,omitempty"` // order; default the sandbox's catalog
 	Products  []OrderProduct `json:"products,omitempty"`   // order: at least one
+
+	// Response is an nfm_reply's answers, a JSON object: a Flow's fields (the sandbox adds
+	// the Flow message's flow_token), or an address as {"values": {…}} with an optional
+	// "saved_address_id" (docs/cloud-api.md#flow-messages, #address-messages).
+	Response json.RawMessage `json:"response_json,omitempty"`
 }
 
 // OrderProduct is one line of an order.
@@ -99,6 +105,7 @@ var inboundTypes = []struct {
 	{"button", []string{"button"}},
 	{"reaction", []string{"react_to", "emoji"}},
 	{"order", []string{"catalog_id", "products", "text"}},
+	{"nfm_reply", []string{"response_json"}},
 }
 
 // inboundTypeHelp lists, for GET /sandbox, the fields each inbound type takes.
@@ -224,6 +231,14 @@ func (m InboundMessage) Check() error {
 	case "button":
 		need(m.ReplyTo, "reply_to", "the id of our template message the customer answers")
 		need(m.Button, "button", "the payload or text of the quick-reply button tapped")
+	case "nfm_reply":
+		need(m.ReplyTo, "reply_to", "the id of our Flow or address message the customer completes")
+		var obj map[string]json.RawMessage
+		if len(m.Response) == 0 {
+			add("response_json is required for type nfm_reply: the answers, as a JSON object")
+		} else if json.Unmarshal(m.Response, &obj) != nil {
+			add("response_json must be a JSON object of the answers")
+		}
 	case "reaction":
 		need(m.ReactTo, "react_to", "the id of the message reacted to")
 		if m.Emoji != "" && !cloudapi.IsEmoji(m.Emoji) {
@@ -324,11 +339,12 @@ func (s *Sandbox) Inbound(ctx context.Context, phoneNumberID, from, name, text s
 }
 
 // Receive simulates a customer message of any type (text, media, location, contacts,
-// button and list replies, quick replies, reactions, orders) and posts its webhook
+// button and list replies, quick replies, completed Flows and addresses, reactions, orders) and posts its webhook
 // the way Meta does (docs/cloud-api.md#inbound-messages): signed, with the sender in
 // contacts[] (wa_id and BSUID) and the message in Meta's shape. A customer can only answer
 // what they were offered, so a button or row must be one of the message reply_to names,
-// sent by this number to this customer and delivered. A media file becomes a media object
+// sent by this number to this customer and delivered; an nfm_reply completes a Flow or
+// address message the same way. A media file becomes a media object
 // of the business number, which GET /{media_id} and its download serve. Every type but a
 // reaction opens the customer's 24-hour window (docs/cloud-api.md#the-customer-service-window).
 // Receive returns once the receiver has accepted the webhook (at most 5 s), as a stored
@@ -400,6 +416,13 @@ func (s *Sandbox) receiveLocked(m InboundMessage, waID string, now time.Time) (*
 			return nil, nil, InboundResult{}, err
 		}
 	}
+	var nfm object
+	if typ == "nfm_reply" {
+		var err error
+		if nfm, err = s.nfmReply(ref, m.Response); err != nil {
+			return nil, nil, InboundResult{}, err
+		}
+	}
 
 	res := InboundResult{MessageID: newWamid(waID, true), WaID: waID, UserID: userID(waID), Type: typ}
 	var body any
@@ -444,6 +467,9 @@ func (s *Sandbox) receiveLocked(m InboundMessage, waID string, now time.Time) (*
 		reply := object{{"id", tapped.id}, {"title", tapped.title}, {"description", nilIfEmpty(tapped.description)}}
 		body = object{{"type", typ}, {typ, reply}}
 		res.Type = "interactive"
+	case "nfm_reply":
+		body = object{{"type", typ}, {typ, nfm}}
+		res.Type = "interactive"
 	case "button":
 		body = object{{"payload", tapped.id}, {"text", tapped.title}}
 	case "reaction":
@@ -486,16 +512,25 @@ func (s *Sandbox) receiveLocked(m InboundMessage, waID string, now time.Time) (*
 	return target, msg, res, nil
 }
 
+// answerable refuses a reply_to the customer cannot answer: their own message, one that is
+// not what they answer (fits false), or one never delivered.
+func answerable(ref *convMsg, fits bool, what string) error {
+	switch {
+	case ref.inbound:
+		return inboundError(fmt.Sprintf("reply_to %s is the customer's own message; it must be %s we sent", ref.id, what))
+	case !fits:
+		return inboundError(fmt.Sprintf("reply_to %s is %s; it must be %s we sent", ref.id, ref.kind(), what))
+	case ref.failed:
+		return inboundError(fmt.Sprintf("reply_to %s was never delivered (see its failed status), so the customer cannot answer it", ref.id))
+	}
+	return nil
+}
+
 // offered finds the choice a customer taps in ref, a message we sent offering want.
 func offered(ref *convMsg, want, id string) (*choice, error) {
 	what := map[string]string{"button": "a reply-button message", "list": "a list message", "template": "a template with quick-reply buttons"}[want]
-	switch {
-	case ref.inbound:
-		return nil, inboundError(fmt.Sprintf("reply_to %s is the customer's own message; it must be %s we sent", ref.id, what))
-	case ref.offerKind != want || len(ref.offer) == 0:
-		return nil, inboundError(fmt.Sprintf("reply_to %s is %s; it must be %s we sent", ref.id, ref.kind(), what))
-	case ref.failed:
-		return nil, inboundError(fmt.Sprintf("reply_to %s was never delivered (see its failed status), so the customer cannot tap it", ref.id))
+	if err := answerable(ref, ref.offerKind == want && len(ref.offer) > 0, what); err != nil {
+		return nil, err
 	}
 	var ids []string
 	for i, c := range ref.offer {
@@ -506,6 +541,79 @@ func offered(ref *convMsg, want, id string) (*choice, error) {
 	}
 	field := map[string]string{"button": "button", "list": "row", "template": "button"}[want]
 	return nil, inboundError(fmt.Sprintf("%s %q was not offered by %s; it offered %s", field, id, ref.id, strings.Join(ids, ", ")))
+}
+
+// sentInteractive is the interactive object of a message this sandbox sent; nil for any
+// other message. Caller holds s.mu.
+func (s *Sandbox) sentInteractive(id string) map[string]any {
+	for i := len(s.st.sent) - 1; i >= 0; i-- {
+		if s.st.sent[i].ID == id {
+			var b map[string]any
+			_ = json.Unmarshal(s.st.sent[i].Body, &b)
+			iv, _ := b["interactive"].(map[string]any)
+			return iv
+		}
+	}
+	return nil
+}
+
+// nfmReply is the nfm_reply a customer sends on completing ref, a Flow or an address message
+// we sent (docs/cloud-api.md#flow-messages, #address-messages): response_json is the answers
+// as a string, with a Flow's flow_token (Meta's default "unused" when the send gave none),
+// and body what the customer's chat shows. Caller holds s.mu.
+func (s *Sandbox) nfmReply(ref *convMsg, response json.RawMessage) (object, error) {
+	iv := s.sentInteractive(ref.id)
+	it := strField(iv, "type")
+	if err := answerable(ref, it == "flow" || it == "address_message", "a Flow or address message"); err != nil {
+		return nil, err
+	}
+	var answers map[string]any
+	_ = json.Unmarshal(response, &answers) // Check made sure it is an object
+	action, _ := iv["action"].(map[string]any)
+	params, _ := action["parameters"].(map[string]any)
+	if it == "flow" {
+		if _, ok := answers["flow_token"]; ok {
+			return nil, inboundError("response_json must not set flow_token: the sandbox adds the one of the Flow message answered")
+		}
+		answers["flow_token"] = cmp.Or(strField(params, "flow_token"), "unused")
+		rj, _ := json.Marshal(answers)
+		return object{{"response_json", string(rj)}, {"body", "Sent"}, {"name", "flow"}}, nil
+	}
+	for k := range answers {
+		if k != "values" && k != "saved_address_id" {
+			return nil, inboundError(fmt.Sprintf("response_json of an address has values and an optional saved_address_id, not %q", k))
+		}
+	}
+	values, ok := answers["values"].(map[string]any)
+	if !ok || len(values) == 0 {
+		return nil, inboundError("response_json of an address needs values: the address fields the customer filled in")
+	}
+	var parts []string
+	for _, f := range addressFields {
+		if v, ok := values[f]; ok {
+			str, isStr := v.(string)
+			if !isStr {
+				return nil, inboundError(fmt.Sprintf("response_json.values.%s must be a string", f))
+			}
+			parts = append(parts, str)
+		}
+	}
+	if len(parts) != len(values) {
+		return nil, inboundError("response_json.values takes the address fields only: " + strings.Join(addressFields, ", "))
+	}
+	if id, ok := answers["saved_address_id"]; ok {
+		var offeredIDs []string
+		saved, _ := params["saved_addresses"].([]any)
+		for _, x := range saved {
+			a, _ := x.(map[string]any)
+			offeredIDs = append(offeredIDs, strField(a, "id"))
+		}
+		if str, _ := id.(string); !slices.Contains(offeredIDs, str) {
+			return nil, inboundError(fmt.Sprintf("response_json.saved_address_id %v is not a saved address %s offered (it offered %q)", id, ref.id, offeredIDs))
+		}
+	}
+	rj, _ := json.Marshal(answers)
+	return object{{"response_json", string(rj)}, {"body", strings.Join(parts, ", ")}, {"name", "address_message"}}, nil
 }
 
 // nilIfEmpty leaves an optional member out of an object.

@@ -543,3 +543,103 @@ func TestReplyReachesRead(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiveInteractiveAnswers: a customer answers a location request with a location, a
+// Flow and an address message with an nfm_reply in Meta's shape (docs/cloud-api.md#flow-messages,
+// #address-messages), and the choices of WHATSAPP_SEND_CHOICES in either form; an answer
+// that does not fit the message it names is refused.
+func TestReceiveInteractiveAnswers(t *testing.T) {
+	e := newEnv(t, sandbox.Config{}, true)
+	for _, from := range []string{customer, indian} {
+		if _, err := e.sb.Inbound(context.Background(), sandbox.PhoneNumberID, from, "Ann", "hi"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	askID := e.send(t, locReqMsg(nil)).messageID(t)
+	flowID := e.send(t, flowMsg(flowParams(m{"flow_token": "booking-42"}))).messageID(t)
+	untokened := e.send(t, flowMsg(flowParams(nil))).messageID(t)
+	ctaID := e.send(t, ctaMsg(ctaParams(), nil)).messageID(t)
+	addrID := e.send(t, addressMsg(indian, m{"country": "IN", "saved_addresses": []any{m{"id": "address1", "value": m{"city": "Mumbai"}}}})).messageID(t)
+	// WHATSAPP_SEND_CHOICES: up to three short options as reply buttons, else a one-section list.
+	choiceButtons := e.send(t, msg("interactive", m{"type": "button", "body": m{"text": "Coming?"}, "action": m{"buttons": []any{
+		m{"type": "reply", "reply": m{"id": "yes", "title": "Yes"}}, m{"type": "reply", "reply": m{"id": "no", "title": "No"}}}}})).messageID(t)
+	choiceList := e.send(t, listMsg([]any{m{"title": "Options", "rows": []any{m{"id": "mon", "title": "Monday", "description": "9am"}}}}, m{"action": m{"button": "Choose",
+		"sections": []any{m{"title": "Options", "rows": []any{m{"id": "mon", "title": "Monday", "description": "9am"}}}}}})).messageID(t)
+
+	nfm := func(name, body, response string) m {
+		return m{"type": "nfm_reply", "nfm_reply": m{"name": name, "body": body, "response_json": response}}
+	}
+	ok := []struct {
+		name    string
+		in      sandbox.InboundMessage
+		typ     string
+		object  any
+		context string
+	}{
+		{"location for a location request", sandbox.InboundMessage{From: customer, Type: "location", ReplyTo: askID, Latitude: ptr(40.782910059774), Longitude: ptr(-73.959075808525),
+			LocationName: "Solomon R. Guggenheim Museum", Address: "1071 5th Ave, New York, NY 10128"}, "location",
+			m{"latitude": 40.782910059774, "longitude": -73.959075808525, "name": "Solomon R. Guggenheim Museum", "address": "1071 5th Ave, New York, NY 10128"}, askID},
+		{"completed Flow", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: flowID, Response: json.RawMessage(`{"date":"2026-07-01","guests":2}`)}, "interactive",
+			nfm("flow", "Sent", `{"date":"2026-07-01","flow_token":"booking-42","guests":2}`), flowID},
+		{"Flow sent without a token", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: untokened, Response: json.RawMessage(`{"ok":true}`)}, "interactive",
+			nfm("flow", "Sent", `{"flow_token":"unused","ok":true}`), untokened},
+		{"address", sandbox.InboundMessage{From: indian, Type: "nfm_reply", ReplyTo: addrID, Response: json.RawMessage(`{"values":{"name":"Anjali","city":"Mumbai","in_pin_code":"400063"}}`)}, "interactive",
+			nfm("address_message", "Anjali, 400063, Mumbai", `{"values":{"city":"Mumbai","in_pin_code":"400063","name":"Anjali"}}`), addrID},
+		{"saved address", sandbox.InboundMessage{From: indian, Type: "nfm_reply", ReplyTo: addrID, Response: json.RawMessage(`{"saved_address_id":"address1","values":{"city":"Mumbai"}}`)}, "interactive",
+			nfm("address_message", "Mumbai", `{"saved_address_id":"address1","values":{"city":"Mumbai"}}`), addrID},
+		{"choice as a button", sandbox.InboundMessage{From: customer, Type: "button_reply", ReplyTo: choiceButtons, Button: "no"}, "interactive",
+			m{"type": "button_reply", "button_reply": m{"id": "no", "title": "No"}}, choiceButtons},
+		{"choice from a list", sandbox.InboundMessage{From: customer, Type: "list_reply", ReplyTo: choiceList, Row: "mon"}, "interactive",
+			m{"type": "list_reply", "list_reply": m{"id": "mon", "title": "Monday", "description": "9am"}}, choiceList},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.receive(t, tc.in)
+			h := e.inboundOf(t, res.MessageID)
+			if res.Type != tc.typ {
+				t.Errorf("type %s, want %s", res.Type, tc.typ)
+			}
+			if got, w := any(h.msg[tc.typ]), jsonOf(t, tc.object); !reflect.DeepEqual(got, w) {
+				t.Errorf("%s\n got %v\nwant %v", tc.typ, got, w)
+			}
+			if got, w := h.msg["context"], jsonOf(t, m{"from": business, "id": tc.context}); !reflect.DeepEqual(got, w) {
+				t.Errorf("context %v, want %v", got, w)
+			}
+		})
+	}
+
+	before := len(e.sb.ReceivedMessages())
+	bad := []struct {
+		name string
+		in   sandbox.InboundMessage
+		want string
+	}{
+		{"nfm_reply without reply_to", sandbox.InboundMessage{From: customer, Type: "nfm_reply", Response: json.RawMessage(`{"a":1}`)}, "reply_to is required for type nfm_reply"},
+		{"nfm_reply without response", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: flowID}, "response_json is required"},
+		{"nfm_reply with an array", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: flowID, Response: json.RawMessage(`[1]`)}, "response_json must be a JSON object"},
+		{"response_json on a text", sandbox.InboundMessage{From: customer, Text: "hi", Response: json.RawMessage(`{}`)}, "response_json does not apply to type text"},
+		{"nfm_reply to a link button", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: ctaID, Response: json.RawMessage(`{"a":1}`)}, "it must be a Flow or address message we sent"},
+		{"nfm_reply to a location request", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: askID, Response: json.RawMessage(`{"a":1}`)}, "it must be a Flow or address message"},
+		{"nfm_reply to the customer's own message", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: e.sb.ReceivedMessages()[0].ID,
+			Response: json.RawMessage(`{"a":1}`)}, "the customer's own message"},
+		{"Flow answer setting the token", sandbox.InboundMessage{From: customer, Type: "nfm_reply", ReplyTo: flowID, Response: json.RawMessage(`{"flow_token":"x"}`)}, "must not set flow_token"},
+		{"address without values", sandbox.InboundMessage{From: indian, Type: "nfm_reply", ReplyTo: addrID, Response: json.RawMessage(`{"city":"Mumbai"}`)}, "not \"city\""},
+		{"address with an unknown field", sandbox.InboundMessage{From: indian, Type: "nfm_reply", ReplyTo: addrID, Response: json.RawMessage(`{"values":{"zip":"1"}}`)}, "address fields only"},
+		{"address not offered", sandbox.InboundMessage{From: indian, Type: "nfm_reply", ReplyTo: addrID, Response: json.RawMessage(`{"saved_address_id":"home","values":{"city":"Pune"}}`)}, "is not a saved address"},
+		{"button of a Flow", sandbox.InboundMessage{From: customer, Type: "button_reply", ReplyTo: flowID, Button: "x"}, "it must be a reply-button message"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, http.MethodPost, "/sandbox/inbound", tc.in)
+			if msg, _ := r.errField("message").(string); r.status != 400 || !strings.Contains(msg, tc.want) {
+				t.Errorf("HTTP %d %q, want 400 saying %q", r.status, msg, tc.want)
+			}
+		})
+	}
+	if n := len(e.sb.ReceivedMessages()); n != before {
+		t.Errorf("refused answers were recorded: %d, want %d", n, before)
+	}
+	if help := e.get(t, "/sandbox"); !strings.Contains(string(help.raw), `"nfm_reply":"response_json"`) {
+		t.Errorf("GET /sandbox does not list nfm_reply: %s", help.raw)
+	}
+}

@@ -38,6 +38,7 @@ type sendInfo struct {
 	tpl       *template
 	bizOpaque string
 	reactTo   string // a reaction's message_id
+	voice     bool   // an audio sent as a voice note
 }
 
 func (s *Sandbox) sendMessage(c *call, phoneID string) (any, *apiError) {
@@ -63,7 +64,7 @@ func (s *Sandbox) sendMessage(c *call, phoneID string) (any, *apiError) {
 			return errNoObject(http.MethodPost, phoneID)
 		}
 		var e *apiError
-		if info, e = s.validateSend(phone, body, now); e != nil {
+		if info, e = s.admitSend(phone, body, now); e != nil {
 			return e
 		}
 		wamid = newWamid(info.waID, false)
@@ -149,6 +150,11 @@ func (s *Sandbox) planStatuses(major int, phone *phoneNumber, info *sendInfo, wa
 	sent, delivered, read := mk("sent", now), mk("delivered", now.Add(d)), mk("read", now.Add(2*d))
 	sent.st.Pricing, delivered.st.Pricing = pricing, pricing
 	sent.st.Conversation, delivered.st.Conversation = conv, conv
+	if info.voice {
+		// Meta reports the first play of a voice note as "played" (docs/cloud-api.md#voice-messages);
+		// the sandbox's customer plays it right after reading it.
+		return []statusItem{sent, delivered, read, mk("played", now.Add(3*d))}
+	}
 	return []statusItem{sent, delivered, read}
 }
 
@@ -328,6 +334,7 @@ func (s *Sandbox) validateSend(phone *phoneNumber, b map[string]any, now time.Ti
 		var o map[string]any
 		if o, e = reqObject(b, "", typ); e == nil {
 			e = s.checkMedia(o, typ, now)
+			info.voice = typ == "audio" && o["voice"] == true
 		}
 	case typ == "location":
 		e = checkLocation(b)
@@ -421,10 +428,8 @@ func (s *Sandbox) checkMedia(o map[string]any, path string, now time.Time) *apiE
 			return tooLong(pathKey(path, "caption"), 1024)
 		}
 	}
-	if _, ok := o["filename"]; ok && path != "document" {
-		// Whether Meta accepts filename on other types is UNCONFIRMED; rejecting it keeps
-		// clients on the documented path.
-		return invalid("Param " + pathKey(path, "filename") + " is only supported for document messages.")
+	if e := checkFilename(o, path, path == "document"); e != nil {
+		return e
 	}
 	if v, ok := o["voice"]; ok {
 		if _, isBool := v.(bool); !isBool || path != "audio" {
@@ -432,6 +437,20 @@ func (s *Sandbox) checkMedia(o map[string]any, path string, now time.Time) *apiE
 		}
 	}
 	return nil
+}
+
+// checkFilename checks the filename of a media object at path: a string, and only where
+// Meta documents it (document messages and document headers). Whether Meta accepts it
+// elsewhere is UNCONFIRMED; refusing it keeps clients on the documented path.
+func checkFilename(o map[string]any, path string, allowed bool) *apiError {
+	if _, ok := o["filename"]; !ok {
+		return nil
+	}
+	if !allowed {
+		return invalid("Param " + pathKey(path, "filename") + " is only supported for document messages.")
+	}
+	_, _, e := optString(o, path, "filename")
+	return e
 }
 
 func coord(o map[string]any, key string, limit float64) *apiError {
@@ -576,7 +595,7 @@ func (s *Sandbox) checkInteractive(b map[string]any, now time.Time) *apiError {
 		return badEnum(pathKey(ip, "type"), interactiveTypes, it)
 	}
 	if it != "button" && it != "list" {
-		return nil
+		return s.checkNamedInteractive(b, o, it, now) // sandbox/interactive.go
 	}
 	bodyMax := 1024
 	if it == "list" {
@@ -649,6 +668,9 @@ func (s *Sandbox) checkInteractiveHeader(o map[string]any, allowMedia bool, now 
 			return invalid("Param " + pathKey(pathKey(hp, ht), "caption") + " is not supported in interactive headers.")
 		}
 		if e := s.checkMediaRef(m, pathKey(hp, ht), now); e != nil {
+			return e
+		}
+		if e := checkFilename(m, pathKey(hp, ht), ht == "document"); e != nil {
 			return e
 		}
 	default:

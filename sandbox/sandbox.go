@@ -54,6 +54,11 @@ type Config struct {
 	// as failed 131026.
 	UnreachableNumbers []string
 	Faults             Faults
+	// MessagesPerSecond, PairRate and PairBurst are Meta's send limits (throughput.go;
+	// docs/cloud-api.md#throughput-and-pair-rate); 0 leaves them off.
+	MessagesPerSecond int
+	PairRate          time.Duration
+	PairBurst         int
 	// FileSizeAsString answers media file_size as a JSON string (Meta's reference types it so)
 	// instead of a number (what Meta's examples and clients show); clients must accept both.
 	FileSizeAsString bool
@@ -109,6 +114,8 @@ type Sandbox struct {
 
 	hooks  *webhooker
 	routes map[objKind]map[string]map[string]handler // kind → edge ("" = the node) → method
+	up     uploads                                   // resumable uploads (resumable.go); guarded by mu
+	limits sendLimits                                // throughput.go; guarded by mu
 }
 
 // New returns a sandbox seeded with one WABA, two phone numbers, their business profiles and
@@ -163,6 +170,8 @@ func New(cfg Config) *Sandbox {
 		},
 		kindMedia:    {"": {http.MethodGet: s.getMedia, http.MethodDelete: s.deleteMedia}},
 		kindTemplate: {"": {http.MethodGet: s.getTemplate}},
+		kindApp:      {"uploads": {http.MethodPost: s.startUpload}},
+		kindUpload:   {"": {http.MethodGet: s.uploadStatus, http.MethodPost: s.uploadData}},
 	}
 	s.hooks = newWebhooker(s)
 	return s
@@ -323,10 +332,7 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.chance(f.ThrottleRate) {
 		s.counts.throttled.Add(1)
-		e := errMsg(http.StatusBadRequest, 130429, "Rate limit hit",
-			"Cloud API message throughput has been reached.")
-		e.subcode = 2494055
-		s.writeError(c, e)
+		s.writeError(c, errThroughput())
 		return
 	}
 	if s.chance(f.LostAnswerRate) {
@@ -415,6 +421,8 @@ const (
 	kindPhone
 	kindMedia
 	kindTemplate
+	kindApp
+	kindUpload
 )
 
 func (s *Sandbox) kindOf(id string) objKind {
@@ -429,6 +437,10 @@ func (s *Sandbox) kindOf(id string) objKind {
 		return kindMedia
 	case s.st.templates[id] != nil:
 		return kindTemplate
+	case id == AppID:
+		return kindApp
+	case s.up.sessions[id] != nil:
+		return kindUpload
 	}
 	return kindNone
 }
@@ -438,6 +450,8 @@ var nodeTypes = map[objKind]string{
 	kindPhone:    "WhatsAppBusinessPhoneNumber",
 	kindMedia:    "WhatsAppBusinessMedia",
 	kindTemplate: "WhatsAppMessageTemplate",
+	kindApp:      "Application",
+	kindUpload:   "UploadSession",
 }
 
 type handler func(c *call, id string) (any, *apiError)
@@ -560,6 +574,7 @@ func (s *Sandbox) serveInfo(w http.ResponseWriter, r *http.Request) {
 			"POST   /{version}/{waba_id}/message_templates",
 			"DELETE /{version}/{waba_id}/message_templates?hsm_id=&name=",
 			"GET    /{version}/{template_id}",
+			"POST   /{version}/" + AppID + "/uploads?file_name=&file_length=&file_type=   (resumable upload; then POST /{version}/upload:{id} with file_offset and Authorization: OAuth headers)",
 			"POST   /sandbox/inbound  {\"from\":\"+16505551234\",\"name\":\"…\",\"type\":\"text\",\"text\":\"…\",\"phone_number_id\":\"optional\"}",
 		}},
 		{"inbound_types", inboundTypeHelp()},

@@ -57,7 +57,8 @@ type Options struct {
 	Dynamic bool
 
 	// CallTimeout bounds a tool call whose context has no deadline
-	// (default DefaultCallTimeout).
+	// (default DefaultCallTimeout), except a call running as an MCP task
+	// (tasks.go), which tasks/cancel stops.
 	CallTimeout time.Duration
 
 	// MaxBodyMemory bounds the HTTP request bodies over
@@ -118,6 +119,7 @@ type Server struct {
 	mcp      *mcpserver.MCPServer
 	dyn      *dynamic   // nil unless Options.Dynamic
 	res      *resources // nil unless a resource template is served
+	tasks    *taskRuns  // nil unless a tool may run as an MCP task
 	enabled  []tools.Tool
 	byName   map[string]tools.Tool // enabled only
 	disabled map[string]string     // name -> why it is disabled
@@ -216,8 +218,16 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	}
 
 	hooks := &mcpserver.Hooks{}
+	taskHooks := &mcpserver.TaskHooks{}
+	for _, t := range sel.enabled {
+		if t.Task {
+			s.tasks = newTaskRuns()
+			s.tasks.hooks(hooks, taskHooks, func(name string) bool { return s.byName[name].Task })
+			break
+		}
+	}
 	subscribing := s.res != nil && s.res.subs != nil
-	if len(s.disabled) > 0 || dyn != nil || subscribing {
+	if len(s.disabled) > 0 || dyn != nil || subscribing || s.tasks != nil {
 		// Filtered tools are not registered, so mcp-go alone would answer
 		// "tool 'X' not found". This hook answers first (a JSON-RPC error,
 		// code -32600), saying the tool exists but this server's
@@ -225,15 +235,22 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 		// which toolset to enable, so neither the model nor the operator
 		// goes looking for a typo. mcp-go accepts a subscription to any
 		// URI; this refuses one no resource has, which would never be
-		// notified.
+		// notified. It refuses the tasks the server does not run (see
+		// refuseTask).
 		hooks.AddOnRequestInitialization(func(ctx context.Context, _ any, message any) error {
-			method, name, uri, ok := requestHead(message)
+			h, ok := requestHead(message)
+			method, name := h.method, h.name
 			switch {
 			case !ok:
 				return nil
 			case method == string(mcp.MethodResourcesSubscribe) && subscribing:
-				return s.res.refuseSubscribe(ctx, uri)
-			case method != string(mcp.MethodToolsCall):
+				return s.res.refuseSubscribe(ctx, h.uri)
+			case s.tasks != nil && (h.task || method == string(mcp.MethodTasksList)):
+				if err := s.refuseTask(h); err != nil {
+					return err
+				}
+			}
+			if method != string(mcp.MethodToolsCall) {
 				return nil
 			}
 			if why, off := s.disabled[name]; off {
@@ -253,6 +270,9 @@ func New(catalog []tools.Tool, opts Options) (*Server, error) {
 	}
 	if s.res != nil {
 		serverOpts = append(serverOpts, s.res.options(hooks)...)
+	}
+	if s.tasks != nil {
+		serverOpts = append(serverOpts, s.taskOptions(taskHooks)...)
 	}
 	if dyn != nil {
 		hooks.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) { dyn.forget(cs.SessionID()) })
@@ -294,6 +314,9 @@ func mcpTool(t tools.Tool) mcp.Tool {
 	if len(t.OutputSchema) > 0 {
 		mt.RawOutputSchema = t.OutputSchema
 	}
+	if t.Task {
+		mt.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
+	}
 	a := t.Annotations
 	mt.Annotations = mcp.ToolAnnotation{
 		ReadOnlyHint:    mcp.ToBoolPtr(a.ReadOnly),
@@ -304,24 +327,33 @@ func mcpTool(t tools.Tool) mcp.Tool {
 	return mt
 }
 
-// requestHead extracts the method, params.name (tools/call) and params.uri
-// (resources/*) of a raw request.
-func requestHead(message any) (method, name, uri string, ok bool) {
+// head is what the request hook reads of a raw request: the method,
+// params.name (tools/call), params.uri (resources/*) and whether params.task
+// is set (a task-augmented request).
+type head struct {
+	method, name, uri string
+	task              bool
+}
+
+// requestHead extracts the head of a raw request.
+func requestHead(message any) (head, bool) {
 	raw, ok := message.(json.RawMessage)
 	if !ok {
-		return "", "", "", false
+		return head{}, false
 	}
 	var m struct {
 		Method string `json:"method"`
 		Params struct {
-			Name string `json:"name"`
-			URI  string `json:"uri"`
+			Name string          `json:"name"`
+			URI  string          `json:"uri"`
+			Task json.RawMessage `json:"task"`
 		} `json:"params"`
 	}
 	if json.Unmarshal(raw, &m) != nil {
-		return "", "", "", false
+		return head{}, false
 	}
-	return m.Method, m.Params.Name, m.Params.URI, true
+	return head{method: m.Method, name: m.Params.Name, uri: m.Params.URI,
+		task: len(m.Params.Task) > 0 && string(m.Params.Task) != "null"}, true
 }
 
 // MCP returns the underlying mcp-go server (in-process clients, tests).
@@ -364,8 +396,11 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage) (t
 // failed envelope (a tool failure must never become a protocol error) and
 // logs the outcome without the arguments, which carry customers' data.
 func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (res tools.Result) {
-	ctx, cancel := s.bounded(ctx)
-	defer cancel()
+	if !tools.AsTask(ctx) { // a task runs until done or cancelled (tasks.go)
+		var cancel context.CancelFunc
+		ctx, cancel = s.bounded(ctx)
+		defer cancel()
+	}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -398,9 +433,15 @@ func (s *Server) call(ctx context.Context, t tools.Tool, args json.RawMessage) (
 // structuredContent and as its JSON text (for clients that read only
 // content), and isError mirrors successful. The arguments of a large call
 // over HTTP were set aside before mcp-go read the message (mcpBodies), and
-// a call with a progress token reports its progress (mcpProgress).
+// a call with a progress token reports its progress (mcpProgress). A call
+// as an MCP task runs detached from its request (taskRuns.start).
 func (s *Server) handler(t tools.Tool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if req.Params.Task != nil && t.Task && s.tasks != nil {
+			var done func()
+			ctx, done = s.tasks.start(ctx, req)
+			defer done()
+		}
 		args, err := rawArguments(req)
 		if aside, ok := takeArguments(ctx, t.Name); ok {
 			args, err = aside, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -68,9 +69,10 @@ type BulkRecipient struct {
 // Jobs is the store's part for bulk sends. Times come from the store's
 // clock (WithClock).
 type Jobs interface {
-	// CreateBulkJob stores a new running job (j.State, Owner, LeaseUntil
-	// and the times are set by the store) with its recipients, all
-	// pending, in one transaction. A job id already stored fails.
+	// CreateBulkJob stores a new running job (j.State, Owner, LeaseUntil,
+	// Total and the times are set by the store) with its recipients, all
+	// pending, in one transaction; a recipient's Seq is its index in rs.
+	// A job id already stored fails with ErrJobExists.
 	CreateBulkJob(ctx context.Context, j BulkJob, rs []BulkRecipient) error
 
 	// AcquireBulkJob gives owner a lease of ttl on the oldest running job
@@ -79,19 +81,24 @@ type Jobs interface {
 	AcquireBulkJob(ctx context.Context, owner string, ttl time.Duration) (j BulkJob, ok bool, err error)
 
 	// RenewBulkLease extends owner's lease on the job by ttl from now; false
-	// when owner no longer holds it (expired and taken, or the job ended).
+	// when owner no longer holds it (expired and taken, released, or the
+	// job ended). An expired lease nobody took is renewed.
 	RenewBulkLease(ctx context.Context, id, owner string, ttl time.Duration) (bool, error)
 
-	// ReleaseBulkLease gives the lease up (a worker stopping cleanly).
+	// ReleaseBulkLease gives the lease up (a worker stopping cleanly, once
+	// its sends in flight have ended): a recipient it leaves sending
+	// becomes unknown. Releasing a lease owner does not hold changes
+	// nothing.
 	ReleaseBulkLease(ctx context.Context, id, owner string) error
 
 	// RecoverBulkJob marks every recipient of the job still sending as
 	// unknown ("the server stopped while this send was in flight") and
-	// returns how many. A new lease holder runs it before sending.
+	// returns how many. A new lease holder runs it before sending; an
+	// owner that does not hold the running job gets ErrJobNotHeld.
 	RecoverBulkJob(ctx context.Context, id, owner string) (int, error)
 
 	// PendingBulkRecipients returns up to limit pending recipients of the
-	// job, in Seq order.
+	// job, in Seq order (limit <= 0: 100; at most 1000).
 	PendingBulkRecipients(ctx context.Context, id string, limit int) ([]BulkRecipient, error)
 
 	// BeginBulkSend moves recipient seq from pending to sending and counts
@@ -103,25 +110,36 @@ type Jobs interface {
 	// EndBulkSend records the outcome of recipient seq's send: state is
 	// RecipientSent (messageID set), RecipientFailed, RecipientUnknown, or
 	// RecipientPending when Meta said the request was not processed and it
-	// may be tried again.
+	// may be tried again (in a job no longer running it becomes cancelled,
+	// or failed if the job is done, instead: nothing more is sent). It
+	// needs no lease: the outcome of a send begun under one is recorded
+	// even after the lease or the job ended. A recipient marked unknown
+	// while its send was in flight (RecoverBulkJob, a cancel, a finish)
+	// takes the outcome; a recipient neither sending nor unknown fails.
 	EndBulkSend(ctx context.Context, id string, seq int, state, messageID, errText string, code int) error
 
-	// FinishBulkJob ends a running job held by owner: JobDone, or
-	// JobCancelled (its pending recipients become cancelled). The lease is
-	// released.
+	// FinishBulkJob ends a running job held by owner: JobDone (refused
+	// while a recipient is pending), or JobCancelled (its pending
+	// recipients become cancelled). A recipient still sending becomes
+	// unknown. The lease is released. An owner that does not hold the
+	// running job (lease taken or released, job cancelled) gets
+	// ErrJobNotHeld.
 	FinishBulkJob(ctx context.Context, id, owner, state string) error
 
 	// CancelBulkJob cancels a running job whoever holds it: its pending
 	// recipients become cancelled at once and its worker's next
-	// BeginBulkSend fails. ok is false when the job is unknown or already
-	// ended.
+	// BeginBulkSend fails. A recipient sending stays so while a worker
+	// holds a live lease (its EndBulkSend records the outcome; the lease
+	// is left to run out or be released), and becomes unknown when none
+	// does. ok is false when the job is unknown or already ended.
 	CancelBulkJob(ctx context.Context, id string) (ok bool, err error)
 
-	// GetBulkJob returns the job with its Counts; ok is false when unknown.
+	// GetBulkJob returns the job with its Counts (states with no
+	// recipient are absent); ok is false when unknown.
 	GetBulkJob(ctx context.Context, id string) (j BulkJob, ok bool, err error)
 
 	// BulkRecipients returns up to limit recipients with Seq > after, in
-	// Seq order (after -1: from the first).
+	// Seq order (after -1: from the first; limit as PendingBulkRecipients).
 	BulkRecipients(ctx context.Context, id string, after, limit int) ([]BulkRecipient, error)
 
 	// BulkDeliveries counts the job's sent messages by their latest
@@ -130,3 +148,13 @@ type Jobs interface {
 	// 2}; a sent message with no status yet counts as "accepted".
 	BulkDeliveries(ctx context.Context, id string) (map[string]int, error)
 }
+
+// Errors of the Jobs methods, for errors.Is.
+var (
+	// ErrJobExists: CreateBulkJob of an id already stored.
+	ErrJobExists = errors.New("store: bulk job exists")
+	// ErrJobNotHeld: RecoverBulkJob or FinishBulkJob by an owner that does
+	// not hold the running job's lease (it expired and was taken, was
+	// released, or the job ended, e.g. cancelled).
+	ErrJobNotHeld = errors.New("store: bulk job not held by this owner")
+)

@@ -22,6 +22,7 @@ var pgMigrations = [][]string{
 	1: schemaV1(pgTypes),
 	2: {healthTable("integer", "timestamptz")},
 	3: append(schemaV3(pgTypes), pgV3()...),
+	4: schemaV4(pgTypes),
 }
 
 var pgTypes = columnTypes{
@@ -115,6 +116,7 @@ var pgDialect = dialect{
 			ORDER BY subject DESC, seq DESC LIMIT 1`,
 		notifySetup: `SELECT set_config('wa.instance', $1, true)`,
 	},
+	shareLock: ` FOR SHARE`,
 }
 
 // tsQuery is the to_tsquery input of a search's words: each a prefix

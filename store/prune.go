@@ -72,6 +72,17 @@ func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) 
 			}
 		}
 	}
+	// Bulk jobs that ended before the cutoff, with their recipients (not
+	// counted in Pruned); a running job stays, however old (jobs_sql.go).
+	for {
+		n, err := s.pruneBatch(ctx, func(tx tx) (int, error) { return s.pruneJobs(ctx, tx, cut) })
+		if err != nil {
+			return p, fmt.Errorf("store: prune bulk jobs: %w", err)
+		}
+		if n < pruneJobBatch {
+			break
+		}
+	}
 	for {
 		n, err := s.pruneBatch(ctx, func(tx tx) (int, error) {
 			deleted, convs, err := s.pruneMessages(ctx, tx, cut)

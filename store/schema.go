@@ -264,3 +264,58 @@ func pgV3() []string {
 		`DROP TABLE wa_inbound_messages`,
 	}
 }
+
+// schemaV4 is migration 4, the bulk send jobs (jobs.go), in an engine's
+// types. Times are the received_at kind (dialect.timeArg); lease_until and
+// finished_at are NULL while there is none. No foreign key: SQLite would
+// not enforce it, and Prune deletes a job's recipients with it.
+//
+// Indexes, one per read:
+//
+//   - wa_bulk_jobs_running: AcquireBulkJob's oldest running job (partial:
+//     finished jobs are never acquired).
+//   - wa_bulk_jobs_finished: Prune's cut (NULL for a running job, which
+//     "finished_at < cutoff" never takes).
+//   - wa_bulk_recipients_state: a job's recipients in one state, in Seq
+//     order (PendingBulkRecipients, RecoverBulkJob, the cancellations,
+//     BulkDeliveries) and the counts per state; the primary key serves
+//     BulkRecipients and the single-recipient updates.
+func schemaV4(c columnTypes) []string {
+	r := strings.NewReplacer("{text}", c.text, "{int}", c.int, "{time}", c.time)
+	stmts := []string{
+		`CREATE TABLE wa_bulk_jobs (
+			id              {text} PRIMARY KEY,
+			phone_number_id {text} NOT NULL,
+			template_name   {text} NOT NULL,
+			language_code   {text} NOT NULL,
+			rate_per_second {int} NOT NULL,
+			state           {text} NOT NULL CHECK (state IN ('running', 'done', 'cancelled')),
+			owner           {text} NOT NULL,
+			lease_until     {time},
+			total           {int} NOT NULL,
+			created_at      {time} NOT NULL,
+			updated_at      {time} NOT NULL,
+			finished_at     {time}
+		)`,
+		`CREATE INDEX wa_bulk_jobs_running ON wa_bulk_jobs (created_at, id) WHERE state = 'running'`,
+		`CREATE INDEX wa_bulk_jobs_finished ON wa_bulk_jobs (finished_at)`,
+		`CREATE TABLE wa_bulk_recipients (
+			job_id     {text} NOT NULL,
+			seq        {int} NOT NULL,
+			recipient  {text} NOT NULL,
+			body       {text} NOT NULL,
+			state      {text} NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'cancelled')),
+			message_id {text} NOT NULL,
+			error      {text} NOT NULL,
+			error_code {int} NOT NULL,
+			attempts   {int} NOT NULL,
+			updated_at {time} NOT NULL,
+			PRIMARY KEY (job_id, seq)
+		)`,
+		`CREATE INDEX wa_bulk_recipients_state ON wa_bulk_recipients (job_id, state, seq)`,
+	}
+	for i, q := range stmts {
+		stmts[i] = r.Replace(q)
+	}
+	return stmts
+}

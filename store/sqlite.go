@@ -22,6 +22,7 @@ var sqliteMigrations = [][]string{
 	1: schemaV1(sqliteTypes),
 	2: {healthTable("INTEGER", "INTEGER")},
 	3: append(schemaV3(sqliteTypes), sqliteV3()...),
+	4: schemaV4(sqliteTypes),
 }
 
 var sqliteTypes = columnTypes{

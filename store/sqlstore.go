@@ -24,6 +24,7 @@ type sqlStore struct {
 	byFilter [filterShapes]string
 	conv     convStmts  // the conversation store's statements (messages.go)
 	prune    pruneStmts // Prune's (prune.go)
+	jobs     jobStmts   // the bulk jobs' (jobs_sql.go)
 	instance string     // this store's id in its notices to other stores (listen.go)
 
 	commits *committer    // Save's queue and writer (group commit)
@@ -120,6 +121,10 @@ type dialect struct {
 	// Parameters: the number, (the status,) the cursor, the limit.
 	byPhone, byPhoneStatus string
 	conv                   convDialect // the conversation store's (messages.go)
+	// shareLock ends a subquery that must hold the rows it reads until
+	// commit against concurrent writers (BeginBulkSend's lease check,
+	// jobs_sql.go); "" where writes are serial anyway (SQLite).
+	shareLock string
 }
 
 // filterShape is the combination of filters of a Query: one SELECT each, not
@@ -206,6 +211,7 @@ func newSQLStore(ctx context.Context, eng engine, d dialect, opt options) (*sqlS
 	}
 	writes, reads := s.initConversations()
 	s.initPrune()
+	s.initJobs()
 	if err := eng.prepare(ctx, append(writes, s.insStatus), append(reads, s.byFilter[:]...)); err != nil {
 		return nil, fmt.Errorf("store: preparing: %w", err)
 	}

@@ -202,7 +202,8 @@ type Store interface {
 	Listen(fn func(Notice)) (stop func())
 
 	// Prune deletes the statuses, messages and changes received before
-	// cutoff, and the conversations with no message left.
+	// cutoff, the conversations with no message left, and the bulk jobs
+	// that ended before cutoff (never a running one).
 	Prune(ctx context.Context, cutoff time.Time) (Pruned, error)
 
 	// Ping proves the store can take a write now: it commits a tiny one (a
@@ -213,6 +214,8 @@ type Store interface {
 
 	// Close releases the database; calling it again is a no-op.
 	Close() error
+
+	Jobs // the bulk send jobs (jobs.go)
 }
 
 // Option changes how Open opens a store.

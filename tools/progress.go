@@ -105,3 +105,26 @@ func (p *progressCount) add(n int) {
 		Progress(p.ctx, p.done, p.total)
 	}
 }
+
+// ProgressCount reports that the operation of the tool call running in ctx
+// has done done of total items (the recipients of a bulk send; total 0:
+// unknown). Reports are rate-limited by count, not time, so a slow run
+// reports as often as a fast one: one every hundredth of total (at most
+// about 100 reports; every item when total is under 100 or unknown), the
+// last one is done == total, and they never go backwards (items finishing
+// out of order report the highest count seen). A no-op unless the surface
+// asked for progress (WithProgress).
+func ProgressCount(ctx context.Context, done, total int64) {
+	p, ok := ctx.Value(progressKey{}).(*progress)
+	if !ok {
+		return
+	}
+	step := max(1, total/100)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done <= p.last || (done-p.last < step && done != total) {
+		return
+	}
+	p.last = done
+	p.f(done, total)
+}

@@ -64,3 +64,46 @@ func TestProgress(t *testing.T) {
 		t.Error("ProgressReader wraps without a surface that asked for progress")
 	}
 }
+
+// TestProgressCount: items are reported every hundredth of the total, the
+// last report is done == total, counts that go backwards (workers finishing
+// out of order) or repeat are not reported, small and unknown totals report
+// every item, and nothing is reported without a surface that asked.
+func TestProgressCount(t *testing.T) {
+	ctx, got := collect(context.Background())
+	for i := int64(1); i <= 1000; i++ {
+		tools.ProgressCount(ctx, i, 1000)
+		tools.ProgressCount(ctx, i-1, 1000) // out of order: never reported
+	}
+	if len(*got) != 100 {
+		t.Errorf("%d reports of 1,000 items, want 100 (one per 10)", len(*got))
+	}
+	for i, r := range *got {
+		if r.total != 1000 || r.done != int64(i+1)*10 {
+			t.Fatalf("report %d: %+v, want done %d of 1000", i, r, (i+1)*10)
+		}
+	}
+
+	// 7 items of 250 between reports: the 1%-steps skip, the end is exact.
+	ctx, got = collect(context.Background())
+	for i := int64(7); i < 250; i += 7 {
+		tools.ProgressCount(ctx, i, 250)
+	}
+	tools.ProgressCount(ctx, 250, 250)
+	tools.ProgressCount(ctx, 250, 250)
+	if n := len(*got); n != 36 || (*got)[n-1] != (report{250, 250}) {
+		t.Errorf("reports of 250 items counted by 7: %v, want 35 steps and 250 once", *got)
+	}
+
+	for _, total := range []int64{3, 0} {
+		ctx, got = collect(context.Background())
+		for i := int64(1); i <= 3; i++ {
+			tools.ProgressCount(ctx, i, total)
+		}
+		if len(*got) != 3 || (*got)[2] != (report{3, total}) {
+			t.Errorf("total %d: %v, want every item", total, *got)
+		}
+	}
+
+	tools.ProgressCount(context.Background(), 1, 1) // no surface: no panic, nothing
+}

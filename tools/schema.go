@@ -126,8 +126,14 @@ func applyRules(s *jsonschema.Schema, kind reflect.Kind, tag string) {
 		}
 	}
 	// notblank's pattern is implied by any other that refuses a blank
-	// string.
-	if blank := SchemaRules["notblank"].Pattern; len(patterns) > 1 && slices.Contains(patterns, blank) {
+	// string. On an optional field it would be ^$|\S, refusing only a
+	// blank string, which the validator refuses with a clearer error: not
+	// worth its bytes in every tools/list.
+	blank := SchemaRules["notblank"].Pattern
+	if optional {
+		patterns = slices.DeleteFunc(patterns, func(p string) bool { return p == blank })
+	}
+	if len(patterns) > 1 && slices.Contains(patterns, blank) {
 		others := slices.DeleteFunc(slices.Clone(patterns), func(p string) bool { return p == blank })
 		if !slices.ContainsFunc(others, func(p string) bool { return patternMatches(p, " ") }) {
 			patterns = others
@@ -186,11 +192,13 @@ func (r SchemaRule) FormatOf(param string) string {
 // code (langcode's list, the phone policy), the pattern is the shape every
 // accepted value has, and the validator stays the judge.
 var SchemaRules = map[string]SchemaRule{
-	"graphid":   {Pattern: graphIDPattern},
-	"tplname":   {Pattern: templateNamePattern},
-	"langcode":  {Pattern: cloudapi.LanguageCodePattern},
-	"dialable":  {Pattern: dialablePattern},
-	"fieldlist": {Pattern: fieldListPattern},
+	"graphid":  {Pattern: graphIDPattern},
+	"tplname":  {Pattern: templateNamePattern},
+	"langcode": {Pattern: cloudapi.LanguageCodePattern},
+	"dialable": {Pattern: dialablePattern},
+	// fieldlist's own expression is about 90 bytes on every field that
+	// takes one; the characters of a field list say it well enough.
+	"fieldlist": {Pattern: `^[\sa-z0-9_{},]*$`},
 	"notblank":  {Pattern: `\S`},
 	"trimmed":   {Pattern: `^(\S([\s\S]*\S)?)?$`},
 	"uppercase": {Pattern: `^[^a-z]*$`},
@@ -199,10 +207,12 @@ var SchemaRules = map[string]SchemaRule{
 	"numeric":   {Pattern: `^[-+]?[0-9]+(\.[0-9]+)?$`},
 	"latitude":  {Pattern: `^[-+]?([1-8]?\d(\.\d+)?|90(\.0+)?)$`, Minimum: "-90", Maximum: "90"},
 	"longitude": {Pattern: `^[-+]?(180(\.0+)?|((1[0-7]\d)|([1-9]?\d))(\.\d+)?)$`, Minimum: "-180", Maximum: "180"},
-	"http_url":  {Pattern: `^[Hh][Tt][Tt][Pp][Ss]?://`, Format: "uri"},
-	"url":       {Format: "uri"},
-	"email":     {Format: "email"},
-	"datetime":  {Format: "datetime"},
+	// http_url's pattern says what format uri would, and more (http or
+	// https); the validator judges the rest of the URL.
+	"http_url": {Pattern: `^[Hh][Tt][Tt][Pp][Ss]?://`},
+	"url":      {Format: "uri"},
+	"email":    {Format: "email"},
+	"datetime": {Format: "datetime"},
 }
 
 func isNumeric(k reflect.Kind) bool {
@@ -217,6 +227,9 @@ func isNumeric(k reflect.Kind) bool {
 // OutputSchema is the envelope schema with data typed by Out. Output objects
 // allow additional properties (we pass through what the Graph API returns)
 // and require nothing inside data, since data is {} (or []) on failure.
+// The envelope requires nothing either: that every result has successful
+// and data is the instructions' to say, once, not a required list's on
+// every tool of every turn (a client validates what it gets all the same).
 //
 // It is the shape a client validates (types, keys, enums) and nothing
 // more: a client sends every tool's schemas to the model on every turn, and
@@ -247,7 +260,7 @@ func outputSchema[Out any](sample any, list bool) json.RawMessage {
 		props["paging"] = map[string]any{"type": "object", "properties": map[string]any{
 			"cursors": map[string]any{"type": "object", "properties": map[string]any{"before": str, "after": str}}}}
 	}
-	b, err := json.Marshal(map[string]any{"type": "object", "properties": props, "required": []string{"successful", "data"}})
+	b, err := json.Marshal(map[string]any{"type": "object", "properties": props})
 	if err != nil {
 		panic(fmt.Sprintf("tools: output schema: %v", err))
 	}

@@ -81,6 +81,9 @@ type Tool struct {
 	// The HTTP surfaces refuse a larger body before reading it, and hold
 	// the bodies above their default within a memory bound.
 	MaxInputBytes int64
+	// Task: the tool may run as an MCP task (execution.taskSupport
+	// optional); see AsTask.
+	Task bool
 
 	call func(ctx context.Context, args json.RawMessage) Result
 	// check is call's input half: decode, Prepare, validate (benchmarks).
@@ -203,6 +206,9 @@ type Def[In, Out any] struct {
 	// MaxInputBytes: see Tool.MaxInputBytes. Set it only on tools whose
 	// legal input can be large (a file as base64).
 	MaxInputBytes int64
+	// Task: see Tool.Task. The handler asks AsTask whether to do the whole
+	// work or return at once.
+	Task bool
 	// Data, when set, is a value whose type documents data in the output
 	// schema instead of Out: handlers that pass Graph objects through
 	// (map[string]any) still get a descriptive schema.
@@ -232,6 +238,7 @@ func New[In, Out any](d Def[In, Out]) Tool {
 		InputSchema:   InputSchema[In](),
 		OutputSchema:  outputSchema[Out](d.Data, list),
 		MaxInputBytes: d.MaxInputBytes,
+		Task:          d.Task,
 	}
 	if d.Example != "" {
 		t.Example = json.RawMessage(d.Example)

@@ -194,20 +194,23 @@ const (
 	// templateNamePattern: docs/cloud-api.md#template-names.
 	templateNamePattern = `^[a-z0-9_]{1,512}$`
 	// graphIDPattern: Meta's ids are numeric strings (docs/cloud-api.md#ids).
-	graphIDPattern = `^[0-9]{1,32}$`
+	// \d is [0-9] in ECMA-262 and RE2 alike, and two bytes shorter on
+	// every id of every tools/list.
+	graphIDPattern = `^\d{1,32}$`
 	// fieldName is one Graph field, with optional subfields; the list is
 	// split on commas first, so a name holds none.
-	fieldName        = `[a-z_][a-z0-9_]*(\{[a-z0-9_]*\})?`
-	fieldListPattern = `^\s*` + fieldName + `(\s*,\s*` + fieldName + `)*\s*$`
+	fieldName = `[a-z_][a-z0-9_]*(\{[a-z0-9_]*\})?`
 	// dialablePattern is the characters NormalizePhone makes +<digits> of:
-	// digits, an optional leading +, spaces, dashes, dots, parentheses.
-	dialablePattern = `^\s*\+?[0-9 ().-]+\s*$`
+	// digits, +, spaces, dashes, dots, parentheses. Where the + may stand
+	// is the validator's to say (the pattern is on every send's to_number,
+	// paid on every turn).
+	dialablePattern = `^[\s+\d().-]+$`
 )
 
 var fieldNameRe = regexp.MustCompile(`^` + fieldName + `$`)
 
 // isTemplateName is templateNamePattern (^[a-z0-9_]{1,512}$) and isGraphID
-// graphIDPattern (^[0-9]{1,32}$), as code: compiled, the {1,512} would be a
+// graphIDPattern (^\d{1,32}$), as code: compiled, the {1,512} would be a
 // program of 512 steps, about 370 KB and 1 ms at every start (a test keeps
 // the code and the patterns the same).
 func isTemplateName(s string) bool {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
+	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -55,10 +56,10 @@ const statusValues = "sent delivered read failed played"
 // the catalog's configuration inputs plus our cursor.
 type StatusTriggerInput struct {
 	PhoneNumberID string   `json:"phone_number_id" validate:"required,graphid" jsonschema_description:"From WHATSAPP_GET_PHONE_NUMBERS."`
-	StatusFilter  string   `json:"status_filter,omitempty" validate:"omitempty,oneof=sent delivered read failed played" jsonschema:"enum=,enum=sent,enum=delivered,enum=read,enum=failed,enum=played" jsonschema_description:"Only this status; empty: all."`
+	StatusFilter  string   `json:"status_filter,omitempty" validate:"omitempty,oneof=sent delivered read failed played" jsonschema:"enum=,enum=sent,enum=delivered,enum=read,enum=failed,enum=played"`
 	MaxResults    *int     `json:"max_results,omitempty" validate:"omitempty,min=1,max=100" jsonschema:"default=20"`
 	Interval      *float64 `json:"interval,omitempty" validate:"omitempty,min=0" jsonschema_description:"Minutes between scheduled polls; only echoed back."`
-	Cursor        string   `json:"cursor,omitempty" validate:"max=512" jsonschema_description:"data.next_cursor of the last call; none: from the oldest."`
+	Cursor        string   `json:"cursor,omitempty" validate:"max=512"`
 
 	after int64 // the cursor's position, set by Check
 }
@@ -267,9 +268,9 @@ func triggerEvent(e store.StatusEvent) StatusEvent {
 	return ev
 }
 
-const triggerDescription = "Poll the delivery status updates of one business number's messages, oldest first, as Meta's webhook brought them. " +
-	"Call without cursor, then pass data.next_cursor back each time: nothing is repeated or skipped; empty events: nothing new yet; has_more: call again now. " +
-	"Updates arrive out of order: order by status_update.timestamp; read implies delivered. Failures carry Meta's code in status_update.errors (131047: outside the 24-hour window)."
+const triggerDescription = "Poll the delivery statuses of one business number's messages, oldest first, as Meta's webhook brought them. " +
+	"Call without cursor, then pass data.next_cursor back each time: nothing is repeated or skipped; empty events: nothing new; has_more: call again now. " +
+	"Statuses arrive out of order (order by status_update.timestamp; read implies delivered); failures carry Meta's code in status_update.errors (131047: outside the 24-hour window)."
 
 func statusTrigger(st store.Store) tools.Tool {
 	return tools.New(tools.Def[StatusTriggerInput, *StatusTriggerData]{
@@ -361,20 +362,12 @@ type StatusChange struct {
 	ReceivedAt string `json:"received_at,omitempty" jsonschema_description:"When this server received the webhook (RFC 3339, UTC)"`
 }
 
-// failureAdvice explains the codes a failed status commonly carries.
-var failureAdvice = map[int]string{
-	131047: "more than 24 hours have passed since the customer last wrote to this business number (or they never did), so a free-form message cannot reach them: send an approved template with WHATSAPP_SEND_TEMPLATE_MESSAGE",
-	131026: "the number cannot receive it (not on WhatsApp, an old app, terms not accepted, or it blocked the business): do not resend to this number",
-	131049: "Meta held back this marketing message to protect the user's experience: do not resend it within 24 hours",
-	131050: "the user stopped marketing messages from this business: do not send them marketing messages",
-	130472: "the user is part of a Meta experiment and did not get this marketing message: nothing to fix",
-	131053: "the media could not be sent (bad link, wrong MIME type or size): check the file, or upload it and send it by id",
-	131042: "a business eligibility or payment problem: the business must fix its payment method in WhatsApp Manager",
-}
-
+// failureNote explains each error of a failed status with graph's one
+// table of codes (docs/cloud-api.md#error-codes), the same words a model
+// reads when Meta answers a call with that code.
 func failureNote(errs json.RawMessage) string {
 	var list []struct {
-		Code  int    `json:"code"`
+		Code  *int   `json:"code"`
 		Title string `json:"title"`
 	}
 	_ = json.Unmarshal(errs, &list)
@@ -383,16 +376,21 @@ func failureNote(errs json.RawMessage) string {
 	}
 	var parts []string
 	for _, e := range list {
-		p := fmt.Sprintf("error %d", e.Code)
+		if e.Code == nil {
+			// Without a code, 0 would read as Meta's token error.
+			parts = append(parts, "an error without a code (see errors)")
+			continue
+		}
+		p := fmt.Sprintf("error %d", *e.Code)
 		if e.Title != "" {
 			p += " (" + e.Title + ")"
 		}
-		if a, ok := failureAdvice[e.Code]; ok {
-			p += ": " + a
+		if meaning, action, ok := graph.Explain(*e.Code, 0); ok {
+			p += ": " + meaning + ". What to do: " + action
 		}
 		parts = append(parts, p)
 	}
-	return "the message failed with " + strings.Join(parts, "; ")
+	return "the message failed with " + strings.Join(parts, ". Also ")
 }
 
 const unknownNote = "no status received yet for this id: the message may still be in flight (statuses usually arrive within seconds, a failure sometimes later), the id may not be one this business sent, or Meta's webhook is not configured to reach this server"
@@ -438,8 +436,8 @@ func getMessageStatus(st store.Store) tools.Tool {
 		Title:   "Get the status of sent messages",
 		Toolset: ToolsetStatus,
 		Hints:   []string{hintStatus},
-		Description: "Did my messages arrive? For up to 100 sent message ids: the most advanced status received, a failure's error and the history. " +
-			"known=false: no status yet, ask again in a few seconds. Error 131047: sent outside the 24-hour window.",
+		Description: "Did my messages arrive? For up to 100 sent message ids: the most advanced status received, the history, and for a failure Meta's errors with a note on what to do. " +
+			"known=false: no status yet, ask again in a few seconds.",
 		Annotations: storeRead,
 		Example:     `{"message_ids":["wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="]}`,
 		Handler: func(ctx context.Context, in *GetMessageStatusInput) (*MessageStatusData, error) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 	"github.com/whatsapp-mcp/whatsapp-mcp/triggers"
@@ -781,6 +782,85 @@ func TestStatusToolsReturnBSUIDs(t *testing.T) {
 	for _, m := range ms.Messages {
 		if m.RecipientUserID != "US.13491208655302741918" || m.ParentRecipientUserID != "US.11815799212886844830" {
 			t.Errorf("%s: recipient_user_id %q, parent %q", m.MessageID, m.RecipientUserID, m.ParentRecipientUserID)
+		}
+	}
+}
+
+// TestGetMessageStatusExplainsEveryCode: a failed status carrying any code
+// of graph's table (docs/cloud-api.md#error-codes) gets that code's meaning
+// and next step in its note, read back through the store like every status.
+func TestGetMessageStatusExplainsEveryCode(t *testing.T) {
+	codes := graph.ErrorCodes()
+	if len(codes) < 50 {
+		t.Fatalf("graph knows %d codes, want the whole table (about fifty)", len(codes))
+	}
+	st := ttOpen(t)
+	var evs []store.StatusEvent
+	var ids []string
+	for i, code := range codes {
+		id := fmt.Sprintf("wamid.CODE%d", code)
+		ids = append(ids, id)
+		errs := fmt.Sprintf(`,"errors":[{"code":%d,"title":"Title %d","message":"Message %d","error_data":{"details":"Details %d"}}]`, code, code, code, code)
+		evs = append(evs, ttStatus(ttPhone, id, "sent", 1750030000, ""), ttStatus(ttPhone, id, "failed", 1750030001+int64(i), errs))
+	}
+	ttSave(t, st, evs...)
+	var d triggers.MessageStatusData
+	for start := 0; start < len(ids); start += 100 { // the tool takes 100 ids a call
+		var part triggers.MessageStatusData
+		ttCall(t, ttTool(t, st, ttGetStatus), map[string]any{"message_ids": ids[start:min(start+100, len(ids))]}).decode(t, &part)
+		d.Messages = append(d.Messages, part.Messages...)
+	}
+	if len(d.Messages) != len(codes) {
+		t.Fatalf("%d answers for %d ids", len(d.Messages), len(codes))
+	}
+	for i, code := range codes {
+		m := d.Messages[i]
+		meaning, action, ok := graph.Explain(code, 0)
+		if !ok || meaning == "" || action == "" {
+			t.Fatalf("graph.Explain(%d) = %q, %q, %v: a listed code without words", code, meaning, action, ok)
+		}
+		want := fmt.Sprintf("error %d (Title %d): %s. What to do: %s", code, code, meaning, action)
+		if m.Status != "failed" || !strings.Contains(m.Note, want) {
+			t.Errorf("code %d: status %q, note %q\nwant it to hold %q", code, m.Status, m.Note, want)
+		}
+	}
+}
+
+// TestFailureNoteEdges: several errors are each explained; an unknown code
+// is named without made-up advice; an error without a code is not read as
+// code 0 (Meta's token error).
+func TestFailureNoteEdges(t *testing.T) {
+	st := ttOpen(t)
+	ttSave(t, st,
+		ttStatus(ttPhone, "wamid.E1", "failed", 1750030001, `,"errors":[{"code":131047,"title":"Re-engagement message"},{"code":131026}]`),
+		ttStatus(ttPhone, "wamid.E2", "failed", 1750030002, `,"errors":[{"code":999999,"title":"Something new"}]`),
+		ttStatus(ttPhone, "wamid.E3", "failed", 1750030003, `,"errors":[{"title":"No code"}]`),
+		ttStatus(ttPhone, "wamid.E4", "failed", 1750030004, ""),
+	)
+	var d triggers.MessageStatusData
+	ttCall(t, ttTool(t, st, ttGetStatus), map[string]any{"message_ids": []string{"wamid.E1", "wamid.E2", "wamid.E3", "wamid.E4"}}).decode(t, &d)
+	m131047, a131047, _ := graph.Explain(131047, 0)
+	m131026, _, _ := graph.Explain(131026, 0)
+	_, a0, _ := graph.Explain(0, 0)
+	checks := []struct {
+		note      string
+		has, lack []string
+	}{
+		{d.Messages[0].Note, []string{"error 131047 (Re-engagement message): " + m131047 + ". What to do: " + a131047, ". Also error 131026: " + m131026}, nil},
+		{d.Messages[1].Note, []string{"the message failed with error 999999 (Something new)"}, []string{"What to do"}},
+		{d.Messages[2].Note, []string{"an error without a code"}, []string{a0, "error 0"}},
+		{d.Messages[3].Note, []string{"Meta gave no error details"}, nil},
+	}
+	for i, c := range checks {
+		for _, s := range c.has {
+			if !strings.Contains(c.note, s) {
+				t.Errorf("E%d note %q lacks %q", i+1, c.note, s)
+			}
+		}
+		for _, s := range c.lack {
+			if strings.Contains(c.note, s) {
+				t.Errorf("E%d note %q holds %q", i+1, c.note, s)
+			}
 		}
 	}
 }

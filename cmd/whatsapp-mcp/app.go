@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
+	"github.com/whatsapp-mcp/whatsapp-mcp/bulk"
 	"github.com/whatsapp-mcp/whatsapp-mcp/catalog"
 	"github.com/whatsapp-mcp/whatsapp-mcp/conversations"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
@@ -147,13 +148,21 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		return nil
 	}})
 
-	deps := &actions.Deps{Graph: gc, WABAID: cfg.WABAID, MediaDir: cfg.MediaDir, ReadOnly: cfg.ReadOnly,
+	deps := &actions.Deps{Graph: gc, WABAID: cfg.WABAID, AppID: cfg.AppID, MediaDir: cfg.MediaDir, ReadOnly: cfg.ReadOnly,
 		Phones: tools.PhonePolicy{Region: cfg.DefaultRegion, ConvertNational: cfg.NationalNumbers}}
 	if a.st != nil {
 		// Only a non-nil store: a nil store.Store in the interface would
 		// look configured and panic on the first send.
 		deps.Window = a.st
 		deps.Store = a.st
+	}
+	// Bulk sends are jobs in the store, worked by one Runner per serving
+	// process (any replica's); a one-shot call only stores its job.
+	deps.BulkRate = cfg.BulkRate
+	var runner *bulk.Runner
+	if a.st != nil && m != modeCall {
+		runner = bulk.NewRunner(bulk.Config{Jobs: a.st, Deps: deps, LeaseTTL: cfg.BulkLease, Logger: a.log.With("component", "bulk")})
+		deps.BulkWake = runner.Kick
 	}
 	cat, err := withOverrides(catalog.Tools(deps, a.st), cfg)
 	if err != nil {
@@ -174,6 +183,11 @@ func setup(ctx context.Context, cfg *config, m mode, stderr io.Writer) (*app, er
 		if cfg.Retention > 0 {
 			a.bg.Go(func() { a.runRetention(a.bgCtx, cfg.Retention, time.Now) })
 		}
+	}
+	if runner != nil {
+		// Stopped by close before the store: its sends in flight finish
+		// and are recorded, and its lease is released.
+		a.bg.Go(func() { runner.Run(a.bgCtx) })
 	}
 	return a, nil
 }
@@ -275,6 +289,7 @@ func (a *app) startSandbox() error {
 	a.cfg.GraphURL = a.sbURL
 	a.cfg.AccessToken = sandbox.DefaultToken
 	a.cfg.WABAID = sandbox.WABAID
+	a.cfg.AppID = sandbox.AppID
 	a.cfg.AppSecret = sandbox.DefaultAppSecret
 	a.cfg.VerifyToken = sandbox.DefaultVerifyToken
 	return nil

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/whatsapp-mcp/whatsapp-mcp/bulk"
 	"github.com/whatsapp-mcp/whatsapp-mcp/server"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
@@ -28,6 +29,7 @@ type config struct {
 	MCPToken    string
 
 	WABAID         string
+	AppID          string
 	GraphURL       string
 	APIVersion     string
 	MediaDir       string
@@ -62,6 +64,12 @@ type config struct {
 	// number (tools.PhonePolicy).
 	DefaultRegion   string
 	NationalNumbers bool
+
+	// BulkRate is the pace of a bulk send that names none (messages per
+	// second); BulkLease how long a job stays with a replica that stopped
+	// renewing its lease.
+	BulkRate  int
+	BulkLease time.Duration
 
 	// DynamicToolsets starts MCP sessions with the discovery tools only
 	// (server.Options.Dynamic).
@@ -147,6 +155,9 @@ var settings = []setting{
 	{flag: "waba-id", env: "WHATSAPP_WABA_ID", cmds: forAPI,
 		usage: "WhatsApp Business Account id (templates and phone-number lists are keyed on it)",
 		apply: str(func(c *config) *string { return &c.WABAID })},
+	{flag: "app-id", env: "WHATSAPP_APP_ID", cmds: forAPI,
+		usage: "Meta app id: template media headers are uploaded to it (Resumable Upload API)",
+		apply: str(func(c *config) *string { return &c.AppID })},
 	{flag: "graph-url", env: "WHATSAPP_GRAPH_URL", def: "https://graph.facebook.com", cmds: forAPI,
 		usage: "Graph API base URL",
 		apply: str(func(c *config) *string { return &c.GraphURL })},
@@ -191,7 +202,7 @@ var settings = []setting{
 			return err
 		}},
 	{flag: "toolsets", env: "WHATSAPP_TOOLSETS", cmds: forAll, defDoc: "all",
-		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status, conversations",
+		usage: "comma-separated toolsets to enable: all, messages, media, templates, account, status, conversations, bulk",
 		apply: list(func(c *config) *[]string { return &c.Toolsets })},
 	{flag: "tools", env: "WHATSAPP_TOOLS", cmds: forAll,
 		usage: "comma-separated tools to enable on top of --toolsets (alone: only these)",
@@ -232,6 +243,26 @@ var settings = []setting{
 				return fmt.Errorf("%q is not a positive number of MiB (e.g. 300)", v)
 			}
 			c.MaxBodyMemory = n << 20
+			return nil
+		}},
+	{flag: "bulk-rate", env: "WHATSAPP_BULK_RATE", def: strconv.Itoa(bulk.DefaultRate), cmds: forAPI,
+		usage: "messages per second of a bulk send that names no rate_per_second: the business number's throughput (Meta's default is 80; up to 1000)",
+		apply: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > bulk.MaxRate {
+				return fmt.Errorf("%q is not a number of messages per second from 1 to %d", v, bulk.MaxRate)
+			}
+			c.BulkRate = n
+			return nil
+		}},
+	{flag: "bulk-lease", env: "WHATSAPP_BULK_LEASE", def: bulk.DefaultLeaseTTL.String(), cmds: forAPI,
+		usage: "how long a bulk send stays with a replica that stopped renewing its lease (it died) before another resumes it",
+		apply: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return fmt.Errorf("%q is not a duration of at least 1s (e.g. 10s)", v)
+			}
+			c.BulkLease = d
 			return nil
 		}},
 	{flag: "appsecret-proof", env: "WHATSAPP_APPSECRET_PROOF", isBool: true, cmds: forAPI,

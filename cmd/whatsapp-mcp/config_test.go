@@ -18,7 +18,7 @@ func TestParseConfig(t *testing.T) {
 	defaults := config{
 		GraphURL: "https://graph.facebook.com", APIVersion: "v26.0", Addr: "127.0.0.1:8080",
 		CallTimeout: 60 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 10 * time.Second,
-		DefaultRegion: "US", MaxBodyMemory: 300 << 20, StoreMaxConns: 8,
+		DefaultRegion: "US", MaxBodyMemory: 300 << 20, StoreMaxConns: 8, BulkRate: 80, BulkLease: 10 * time.Second,
 	}
 	with := func(f func(c *config)) config { c := defaults; f(&c); return c }
 	noAddr := with(func(c *config) { c.Addr, c.MaxBodyMemory = "", 0 }) // HTTP settings
@@ -85,6 +85,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "tools ignores the token", cmd: toolsCmd, env: map[string]string{"WHATSAPP_ACCESS_TOKEN": "t"}, want: with(func(c *config) {
 			c.GraphURL, c.APIVersion, c.Addr, c.CallTimeout, c.ShutdownTimeout = "", "", "", 0, 0
 			c.DefaultRegion, c.MaxBodyMemory, c.StoreMaxConns = "", 0, 0
+			c.BulkRate, c.BulkLease = 0, 0
 		})},
 		{name: "phone numbers", cmd: callCmd, env: map[string]string{"WHATSAPP_DEFAULT_REGION": " gb", "WHATSAPP_NATIONAL_NUMBERS": "true"},
 			want: withNoAddr(func(c *config) { c.DefaultRegion, c.NationalNumbers = "GB", true })},

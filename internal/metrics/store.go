@@ -125,3 +125,94 @@ func (s *measuredStore) Prune(ctx context.Context, cutoff time.Time) (store.Prun
 	s.done("prune", start, err)
 	return p, err
 }
+
+func (s *measuredStore) CreateBulkJob(ctx context.Context, j store.BulkJob, rs []store.BulkRecipient) error {
+	start := time.Now()
+	err := s.st.CreateBulkJob(ctx, j, rs)
+	s.done("create_bulk_job", start, err)
+	return err
+}
+
+func (s *measuredStore) AcquireBulkJob(ctx context.Context, owner string, ttl time.Duration) (store.BulkJob, bool, error) {
+	start := time.Now()
+	j, ok, err := s.st.AcquireBulkJob(ctx, owner, ttl)
+	s.done("acquire_bulk_job", start, err)
+	return j, ok, err
+}
+
+func (s *measuredStore) RenewBulkLease(ctx context.Context, id, owner string, ttl time.Duration) (bool, error) {
+	start := time.Now()
+	ok, err := s.st.RenewBulkLease(ctx, id, owner, ttl)
+	s.done("renew_bulk_lease", start, err)
+	return ok, err
+}
+
+func (s *measuredStore) ReleaseBulkLease(ctx context.Context, id, owner string) error {
+	start := time.Now()
+	err := s.st.ReleaseBulkLease(ctx, id, owner)
+	s.done("release_bulk_lease", start, err)
+	return err
+}
+
+func (s *measuredStore) RecoverBulkJob(ctx context.Context, id, owner string) (int, error) {
+	start := time.Now()
+	n, err := s.st.RecoverBulkJob(ctx, id, owner)
+	s.done("recover_bulk_job", start, err)
+	return n, err
+}
+
+func (s *measuredStore) PendingBulkRecipients(ctx context.Context, id string, limit int) ([]store.BulkRecipient, error) {
+	start := time.Now()
+	rs, err := s.st.PendingBulkRecipients(ctx, id, limit)
+	s.done("pending_bulk_recipients", start, err)
+	return rs, err
+}
+
+func (s *measuredStore) BeginBulkSend(ctx context.Context, id, owner string, seq int) (bool, error) {
+	start := time.Now()
+	ok, err := s.st.BeginBulkSend(ctx, id, owner, seq)
+	s.done("begin_bulk_send", start, err)
+	return ok, err
+}
+
+func (s *measuredStore) EndBulkSend(ctx context.Context, id string, seq int, state, messageID, errText string, code int) error {
+	start := time.Now()
+	err := s.st.EndBulkSend(ctx, id, seq, state, messageID, errText, code)
+	s.done("end_bulk_send", start, err)
+	return err
+}
+
+func (s *measuredStore) FinishBulkJob(ctx context.Context, id, owner, state string) error {
+	start := time.Now()
+	err := s.st.FinishBulkJob(ctx, id, owner, state)
+	s.done("finish_bulk_job", start, err)
+	return err
+}
+
+func (s *measuredStore) CancelBulkJob(ctx context.Context, id string) (bool, error) {
+	start := time.Now()
+	ok, err := s.st.CancelBulkJob(ctx, id)
+	s.done("cancel_bulk_job", start, err)
+	return ok, err
+}
+
+func (s *measuredStore) GetBulkJob(ctx context.Context, id string) (store.BulkJob, bool, error) {
+	start := time.Now()
+	j, ok, err := s.st.GetBulkJob(ctx, id)
+	s.done("get_bulk_job", start, err)
+	return j, ok, err
+}
+
+func (s *measuredStore) BulkRecipients(ctx context.Context, id string, after, limit int) ([]store.BulkRecipient, error) {
+	start := time.Now()
+	rs, err := s.st.BulkRecipients(ctx, id, after, limit)
+	s.done("bulk_recipients", start, err)
+	return rs, err
+}
+
+func (s *measuredStore) BulkDeliveries(ctx context.Context, id string) (map[string]int, error) {
+	start := time.Now()
+	d, err := s.st.BulkDeliveries(ctx, id)
+	s.done("bulk_deliveries", start, err)
+	return d, err
+}

@@ -195,8 +195,9 @@ func (c *checker) field(where string, kind reflect.Kind, tag string, s, parent *
 			if r.Pattern != "" {
 				want := []string{r.Pattern, "^$|" + r.Pattern}
 				if rn == "notblank" {
-					// Any pattern that refuses blanks says it.
-					if s.Pattern == "" || regexp.MustCompile(s.Pattern).MatchString(" ") {
+					// Any pattern that refuses blanks says it; an optional
+					// field's needs none (tools.applyRules).
+					if !optional && (s.Pattern == "" || regexp.MustCompile(s.Pattern).MatchString(" ")) {
 						bad("no pattern refuses a blank string (pattern %q)", s.Pattern)
 					}
 				} else if !slices.Contains(want, s.Pattern) {

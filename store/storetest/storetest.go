@@ -76,6 +76,7 @@ func Run(t *testing.T, factory Factory) {
 		{"ConcurrentWritersPagingInbound", testConcurrentWritersPagingInbound},
 		{"ConversationPlansAfterAnalyze", testConversationPlansAfterAnalyze},
 	}
+	tests = append(tests, jobTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			open := factory(t)
