@@ -38,7 +38,7 @@ func dataProperties(t *testing.T, tl tools.Tool) []string {
 // so a field added to SendResult cannot be left out of sentData unseen.
 func TestSendOutputSchemas(t *testing.T) {
 	d := &actions.Deps{}
-	all := append(append(actions.All(d), actions.InteractiveActions(d)...), actions.ConversationActions(d)...)
+	all := allTools(d)
 	byName := map[string]tools.Tool{}
 	for _, tl := range all {
 		byName[tl.Name] = tl

@@ -125,10 +125,10 @@ func newDeps(t *testing.T, f *fakeGraph) *actions.Deps {
 		Now: func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }}
 }
 
-// allTools is every action: the nineteen of All and the conversation
-// actions.
+// allTools is every action, in catalog order: the nineteen of All, the
+// interactive sends and the conversation actions.
 func allTools(d *actions.Deps) []tools.Tool {
-	return append(actions.All(d), actions.ConversationActions(d)...)
+	return append(append(actions.All(d), actions.InteractiveActions(d)...), actions.ConversationActions(d)...)
 }
 
 // built caches allTools per Deps: reflecting every schema for every call is

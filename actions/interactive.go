@@ -191,7 +191,7 @@ var addressFields = []string{"name", "phone_number", "in_pin_code", "house_numbe
 // SavedAddressInput is an address the customer may pick.
 type SavedAddressInput struct {
 	ID    string            `json:"id" validate:"required,notblank"`
-	Value map[string]string `json:"value" validate:"required,min=1"`
+	Value map[string]string `json:"value" validate:"required"`
 }
 
 // SendAddressRequestInput is the input of WHATSAPP_SEND_ADDRESS_REQUEST
@@ -201,7 +201,7 @@ type SendAddressRequestInput struct {
 	BodyText         string              `json:"body_text" validate:"required,notblank,max=1024"`
 	Country          string              `json:"country" validate:"required,len=2,uppercase"`
 	Values           map[string]string   `json:"values,omitempty" jsonschema_description:"Prefilled form fields: name, phone_number, in_pin_code, address, city…"`
-	SavedAddresses   []SavedAddressInput `json:"saved_addresses,omitempty" validate:"dive"`
+	SavedAddresses   []SavedAddressInput `json:"saved_addresses,omitempty" validate:"omitempty,dive"`
 	ValidationErrors map[string]string   `json:"validation_errors,omitempty" jsonschema_description:"Field → error, asking again."`
 	ReplyToMessageID string              `json:"reply_to_message_id,omitempty" validate:"omitempty,notblank,max=512"`
 }
@@ -223,6 +223,9 @@ func (in *SendAddressRequestInput) Check() []tools.FieldError {
 	ids := map[string]int{}
 	for i, a := range in.SavedAddresses {
 		fields(fmt.Sprintf("saved_addresses[%d].value", i), a.Value)
+		if a.Value != nil && len(a.Value) == 0 {
+			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("saved_addresses[%d].value", i), Rule: "must hold at least one address field"})
+		}
 		if j, dup := ids[a.ID]; dup {
 			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("saved_addresses[%d].id", i), Rule: fmt.Sprintf("must be unique (same as saved_addresses[%d].id)", j)})
 		}

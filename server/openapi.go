@@ -96,10 +96,7 @@ func (s *Server) OpenAPI(serverURL string) ([]byte, error) {
 		if len(bytes.TrimSpace(in)) == 0 {
 			in = mustJSON(map[string]any{"type": "object"})
 		}
-		out := t.OutputSchema
-		if len(bytes.TrimSpace(out)) == 0 {
-			out = mustJSON(map[string]any{"type": "object"})
-		}
+		out := envelopeRequired(t.OutputSchema)
 		a := t.Annotations
 		op := &oaOperation{
 			OperationID: t.Name,
@@ -322,3 +319,17 @@ type (
 		Description string `json:"description,omitempty"`
 	}
 )
+
+// envelopeRequired is a tool's output schema as REST clients read it: the
+// envelope's successful and data are always present, so the schema says
+// so. tools/list leaves the list out (every byte there is paid on every
+// turn, and the instructions say it), but code generators reading the
+// OpenAPI document would otherwise make both optional.
+func envelopeRequired(out json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if len(bytes.TrimSpace(out)) == 0 || json.Unmarshal(out, &m) != nil {
+		return mustJSON(map[string]any{"type": "object", "required": []string{"successful", "data"}})
+	}
+	m["required"] = mustJSON([]string{"successful", "data"})
+	return mustJSON(m)
+}

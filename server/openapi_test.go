@@ -175,7 +175,16 @@ func checkOpenAPI(t *testing.T, doc []byte, catalog []tools.Tool) {
 				t.Errorf("%s: x-annotations = %v, want %v", where, op["x-annotations"], wantAnn)
 			}
 			sameJSON(t, where+" request schema", pick(op, "requestBody", "content", "application/json", "schema"), tool.InputSchema)
-			sameJSON(t, where+" 200 schema", pick(op, "responses", "200", "content", "application/json", "schema"), tool.OutputSchema)
+			// The 200 schema is the tool's output schema, plus the envelope's
+			// always-present members, which tools/list leaves unsaid.
+			got200 := pick(op, "responses", "200", "content", "application/json", "schema")
+			if req := asSlice(pick(got200, "required")); fmt.Sprint(req) != "[successful data]" {
+				t.Errorf("%s: 200 schema requires %v, want [successful data]", where, req)
+			}
+			if m, ok := got200.(map[string]any); ok {
+				delete(m, "required")
+			}
+			sameJSON(t, where+" 200 schema", got200, tool.OutputSchema)
 		}
 	}
 	for _, tool := range catalog {
