@@ -27,7 +27,8 @@ const testPhoneID = "106540352242922"
 // connection after reading the request (the answer lost).
 type meta struct {
 	mu     sync.Mutex
-	sends  map[string]int // requests per recipient
+	sends  map[string]int    // requests per recipient
+	bodies map[string][]byte // the last request body per recipient
 	at     []time.Time    // when each request came
 	answer func(to string, attempt int) (int, string)
 }
@@ -40,6 +41,10 @@ func (m *meta) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(b, &body)
 	m.mu.Lock()
 	m.sends[body.To]++
+	if m.bodies == nil {
+		m.bodies = map[string][]byte{}
+	}
+	m.bodies[body.To] = b
 	n := m.sends[body.To]
 	m.at = append(m.at, time.Now())
 	m.mu.Unlock()

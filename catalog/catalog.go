@@ -1,5 +1,6 @@
 // Package catalog is the product: which tools exist (the nineteen actions of
-// the Cloud API and the status tools), in which order, in which toolsets,
+// the Cloud API, the interactive sends, the status, conversation and bulk
+// tools), in which order, in which toolsets,
 // and what the server tells a model about them. It is the one place that
 // knows the whole list; cmd and schemas read it, and the server serves
 // whatever []tools.Tool it is given.
@@ -30,7 +31,7 @@ var About = tools.About{
 }
 
 var toolsets = []tools.Toolset{
-	{Name: actions.ToolsetMessages, Description: "Send messages: text, replies, media, location, contacts, interactive buttons and lists, templates."},
+	{Name: actions.ToolsetMessages, Description: "Send messages: text, replies, media, location, contacts, buttons, lists, choices, link buttons, Flows, location and address requests, templates."},
 	{Name: actions.ToolsetMedia, Description: "Upload media and read media metadata, URLs and files."},
 	{Name: actions.ToolsetTemplates, Description: "Create, list, inspect and delete message templates."},
 	{Name: actions.ToolsetAccount, Description: "Read the business account: phone numbers and business profiles."},

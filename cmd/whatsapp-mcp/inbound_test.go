@@ -129,6 +129,11 @@ func TestSandboxInboundCommand(t *testing.T) {
 		map[string]any{"type": "BODY", "text": "Rate us?"},
 		map[string]any{"type": "BUTTONS", "buttons": []any{map[string]any{"type": "QUICK_REPLY", "text": "Great"}}}}})
 	templateID := sb.send(t, "template", map[string]any{"name": "rate_us", "language": map[string]any{"code": "en_US"}})
+	flowID := sb.send(t, "interactive", map[string]any{"type": "flow", "body": map[string]any{"text": "Book a slot"},
+		"action": map[string]any{"name": "flow", "parameters": map[string]any{"flow_message_version": "3", "flow_token": "tok-1",
+			"flow_id": "1234567890", "flow_cta": "Book", "flow_action": "navigate", "flow_action_payload": map[string]any{"screen": "SLOT"}}}})
+	askID := sb.send(t, "interactive", map[string]any{"type": "location_request_message", "body": map[string]any{"text": "Where are you?"},
+		"action": map[string]any{"name": "send_location"}})
 
 	for _, tc := range []struct {
 		name  string
@@ -157,6 +162,15 @@ func TestSandboxInboundCommand(t *testing.T) {
 			func(m map[string]any) bool { return m["interactive"].(map[string]any)["type"] == "list_reply" }},
 		{"button", []string{"--type", "button", "--reply-to", templateID, "--button", "Great"}, "button",
 			func(m map[string]any) bool { return m["button"].(map[string]any)["payload"] == "Great" }},
+		{"nfm_reply", []string{"--type", "nfm_reply", "--reply-to", flowID, "--response-json", `{"slot":"9am"}`}, "interactive",
+			func(m map[string]any) bool {
+				n := m["interactive"].(map[string]any)["nfm_reply"].(map[string]any)
+				var answers map[string]any
+				_ = json.Unmarshal([]byte(n["response_json"].(string)), &answers)
+				return n["name"] == "flow" && answers["slot"] == "9am" && answers["flow_token"] == "tok-1"
+			}},
+		{"location answer", []string{"--type", "location", "--reply-to", askID, "--latitude", "19.07", "--longitude", "72.87"}, "location",
+			func(m map[string]any) bool { return m["context"].(map[string]any)["id"] == askID }},
 		{"reaction", []string{"--type", "reaction", "--react-to", firstID, "--emoji", "🙏"}, "reaction",
 			func(m map[string]any) bool { return m["reaction"].(map[string]any)["emoji"] == "🙏" }},
 		{"order", []string{"--type", "order", "--product", "sku-1:2:9.99:eur", "--product", "sku-2"}, "order",
@@ -191,6 +205,8 @@ func TestSandboxInboundCommand(t *testing.T) {
 		{[]string{"--type", "order", "--product", "sku:0"}, 2, "the quantity must be a whole number of at least 1"},
 		{[]string{"--type", "reaction", "--react-to", firstID, "--emoji", "ok"}, 2, "emoji must be one emoji"},
 		{[]string{"--type", "text", "--text", "hi", "--row", "red"}, 2, "row does not apply to type text"},
+		{[]string{"--type", "nfm_reply", "--reply-to", buttonsID, "--response-json", `{"a":1}`}, 1, "the sandbox refused the message"},
+		{[]string{"--type", "nfm_reply", "--reply-to", buttonsID, "--response-json", `{oops`}, 2, "is not JSON"},
 	} {
 		code, _, errOut := runCmd(t, nil, "", append([]string{"sandbox", "inbound", "--url", sb.url, "--from", "+16505551234"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.stderr) {

@@ -199,10 +199,12 @@ messages to them are delivered from then on).
   image, video, document      --file PATH, optional --text (the caption)
   voice, audio, sticker       --file PATH
   location                    --latitude --longitude [--location-name] [--address]
+                              (with --reply-to: the answer to a location request)
   contacts                    --contact-name [--contact-phone]
   button_reply                --reply-to WAMID --button ID  (a reply button we sent)
   list_reply                  --reply-to WAMID --row ID     (a row of a list we sent)
   button                      --reply-to WAMID --button PAYLOAD or text (a template's quick reply)
+  nfm_reply                   --reply-to WAMID --response-json '{...}' (a Flow or address form we sent, completed)
   reaction                    --react-to WAMID [--emoji E]  (no --emoji removes the reaction)
   order                       --product ID[:QUANTITY[:PRICE[:CURRENCY]]] (repeat it), optional --text
 --reply-to also quotes a message of the conversation with the other types. A
@@ -258,6 +260,13 @@ func runSandbox(ctx context.Context, args []string, getenv env, s stdio) error {
 		fs.StringVar(&m.ReplyTo, "reply-to", "", "the message id (wamid) answered or quoted")
 		fs.StringVar(&m.Button, "button", "", "the button tapped: a reply button's id, or a quick reply's payload or text")
 		fs.StringVar(&m.Row, "row", "", "the id of the list row chosen")
+		fs.Func("response-json", "nfm_reply: the answers of the completed Flow or address form, a JSON object", func(v string) error {
+			if !json.Valid([]byte(v)) {
+				return fmt.Errorf("%q is not JSON", v)
+			}
+			m.Response = json.RawMessage(v)
+			return nil
+		})
 		fs.StringVar(&m.ReactTo, "react-to", "", "the message id (wamid) reacted to")
 		fs.StringVar(&m.Emoji, "emoji", "", "the reaction's emoji; none removes the reaction")
 		fs.Func("product", "an item of an order: ID[:QUANTITY[:PRICE[:CURRENCY]]]; repeat it for several", func(v string) error {
