@@ -29,7 +29,7 @@ type meta struct {
 	mu     sync.Mutex
 	sends  map[string]int    // requests per recipient
 	bodies map[string][]byte // the last request body per recipient
-	at     []time.Time    // when each request came
+	at     []time.Time       // when each request came
 	answer func(to string, attempt int) (int, string)
 }
 
