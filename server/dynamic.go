@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -228,6 +229,8 @@ func (d *dynamic) discoveryTools(s *Server) []tools.Tool {
 				// session (in-process calls) there is no one to tell.
 				if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationToolsListChanged), nil); err != nil {
 					s.log.Debug("toolset enabled, but the client could not be told its tool list changed", "toolset", set, "error", err)
+				} else {
+					awaitForwarded(ctx)
 				}
 				if s.res.hasToolset(set) {
 					s.res.listChanged(ctx)
@@ -282,4 +285,26 @@ func (d *dynamic) firstSet() string {
 		return ""
 	}
 	return d.sets[0].Name
+}
+
+// awaitForwarded waits, briefly, until the session's transport has taken
+// the notification just queued, and gives it a moment to write it. Over
+// streamable HTTP, mcp-go v1.2.1 forwards a notification queued during a
+// POST on that POST's response, but drops it if the response is finished
+// between the forwarder taking it and writing it (its PR #969), so a
+// handler that returns at once loses its notification now and then: this
+// one is the client's only word that its tool list changed.
+func awaitForwarded(ctx context.Context) {
+	cs := mcpserver.ClientSessionFromContext(ctx)
+	if cs == nil {
+		return
+	}
+	ch := cs.NotificationChannel()
+	for range 100 {
+		if len(ch) == 0 {
+			time.Sleep(5 * time.Millisecond) // the forwarder writes it
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
