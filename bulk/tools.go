@@ -162,9 +162,19 @@ func report(ctx context.Context, jobs store.Jobs, id string, withRecipients bool
 	}
 	rep := &Report{JobID: j.ID, Status: statusOf(j), Cancelled: j.State == store.JobCancelled, Total: j.Total,
 		RatePerSecond: j.RatePerSecond, Counts: map[string]int{}}
+	// A recipient of an ended job still sending lost its worker during the
+	// send (a worker that died after its job was cancelled): nobody will
+	// record its outcome, so it is reported as what it is, unknown.
+	ended := j.State != store.JobRunning
+	shown := func(state string) string {
+		if ended && state == store.RecipientSending {
+			return store.RecipientUnknown
+		}
+		return state
+	}
 	for k, n := range j.Counts {
 		if n > 0 {
-			rep.Counts[k] = n
+			rep.Counts[shown(k)] += n
 		}
 	}
 	if j.Counts[store.RecipientSent] > 0 {
@@ -182,6 +192,9 @@ func report(ctx context.Context, jobs store.Jobs, id string, withRecipients bool
 		}
 		for _, r := range page {
 			after = r.Seq
+			if st := shown(r.State); st != r.State {
+				r.State, r.Error = st, "the server stopped during this send, after the job was cancelled; not resent, to avoid a duplicate"
+			}
 			if len(states) > 0 && !slices.Contains(states, r.State) {
 				continue
 			}

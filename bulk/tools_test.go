@@ -232,3 +232,43 @@ func TestSendBulkAsTask(t *testing.T) {
 		t.Errorf("Meta got %d sends, the report says %d sent", sent, r.Counts["sent"])
 	}
 }
+
+// TestEndedJobSendingIsUnknown: a recipient an ended job left sending (its
+// worker died after the job was cancelled) is reported unknown, in the
+// counts, the recipients and the state filter; in a running job it is
+// still sending.
+func TestEndedJobSendingIsUnknown(t *testing.T) {
+	e := newEnv(t, &meta{}, time.Second)
+	id := e.send(numbers(3), nil)
+	e.jobs.mu.Lock()
+	e.jobs.rs[id][1].State = store.RecipientSending
+	e.jobs.mu.Unlock()
+	get := func(state string) *bulk.Report {
+		t.Helper()
+		args := map[string]any{"job_id": id}
+		if state != "" {
+			args["state"] = state
+		}
+		res := e.call(context.Background(), "WHATSAPP_GET_BULK_SEND", args)
+		if !res.Successful {
+			t.Fatalf("get: %s", res.Error)
+		}
+		return res.Data.(*bulk.Report)
+	}
+	if r := get(""); r.Counts[store.RecipientSending] != 1 || r.Recipients[1].State != store.RecipientSending {
+		t.Errorf("running job: counts %v, recipient %+v; want it sending", r.Counts, r.Recipients[1])
+	}
+	if ok, err := e.jobs.CancelBulkJob(context.Background(), id); !ok || err != nil {
+		t.Fatalf("cancel: %v %v", ok, err)
+	}
+	e.jobs.mu.Lock()
+	e.jobs.rs[id][1].State = store.RecipientSending // the fake has no live lease: put it back
+	e.jobs.mu.Unlock()
+	r := get("")
+	if r.Counts[store.RecipientSending] != 0 || r.Counts[store.RecipientUnknown] != 1 || r.Recipients[1].State != store.RecipientUnknown || r.Recipients[1].Error == "" {
+		t.Errorf("ended job: counts %v, recipient %+v; want it unknown, with why", r.Counts, r.Recipients[1])
+	}
+	if r := get(store.RecipientUnknown); len(r.Recipients) != 1 || r.Recipients[0].Seq != 1 {
+		t.Errorf("state unknown lists %+v, want recipient 1", r.Recipients)
+	}
+}
