@@ -13,6 +13,7 @@ import (
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
 	"github.com/whatsapp-mcp/whatsapp-mcp/graph"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 	"github.com/whatsapp-mcp/whatsapp-mcp/sandbox"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
 )
@@ -90,7 +91,7 @@ func TestInteractiveMatchesMeta(t *testing.T) {
 				t.Fatalf("request %s %s, want POST %s", req.Method, req.Path, sendPath)
 			}
 			// canonical (templates13_test.go) sorts the keys, keeping the values.
-			got, w := canonical(t, req.Body), canonical(t, want)
+			got, w := graphtest.Canonical(t, req.Body), graphtest.Canonical(t, want)
 			if !bytes.Equal(got, w) {
 				t.Errorf("the request differs from Meta's example:\n got  %s\n want %s", got, w)
 			}

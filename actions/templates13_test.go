@@ -16,22 +16,6 @@ import (
 
 const appID = "584544743160774"
 
-// canonical is v's JSON with object keys sorted and numbers as written.
-func canonical(t *testing.T, b []byte) []byte {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v: %s", err, b)
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestTemplateRecordings: each tool call of testdata/templates sends the
 // request Meta documents for it, byte for byte in canonical JSON.
 func TestTemplateRecordings(t *testing.T) {
@@ -55,7 +39,7 @@ func TestTemplateRecordings(t *testing.T) {
 			}
 			f, _ := callOK(t, rec.Tool, string(rec.Args))
 			got := f.Only(t)
-			if g, w := canonical(t, got.Body), canonical(t, rec.Request); !bytes.Equal(g, w) {
+			if g, w := graphtest.Canonical(t, got.Body), graphtest.Canonical(t, rec.Request); !bytes.Equal(g, w) {
 				t.Errorf("request body\n got %s\nwant %s", g, w)
 			}
 		})

@@ -7,20 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// canonical re-encodes a JSON document with its keys sorted: Meta's pages
-// order keys inconsistently, so the recordings compare values and keys,
-// not their order.
-func canonical(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, _ := json.Marshal(v)
-	return out
-}
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
+)
 
 // TestBulkMatchesMeta: every recipient of a bulk send gets, byte for byte
 // (keys sorted), the request of Meta's documented template send examples,
@@ -61,7 +50,7 @@ func TestBulkMatchesMeta(t *testing.T) {
 				m.mu.Lock()
 				got := m.bodies[to]
 				m.mu.Unlock()
-				if g, w := canonical(t, got), canonical(t, want); !bytes.Equal(g, w) {
+				if g, w := graphtest.Canonical(t, got), graphtest.Canonical(t, want); !bytes.Equal(g, w) {
 					t.Errorf("%s's request\n got %s\nwant %s", to, g, w)
 				}
 			}

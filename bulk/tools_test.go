@@ -12,6 +12,7 @@ import (
 
 	"github.com/whatsapp-mcp/whatsapp-mcp/actions"
 	"github.com/whatsapp-mcp/whatsapp-mcp/bulk"
+	"github.com/whatsapp-mcp/whatsapp-mcp/internal/graphtest"
 	"github.com/whatsapp-mcp/whatsapp-mcp/internal/schematest"
 	"github.com/whatsapp-mcp/whatsapp-mcp/store"
 	"github.com/whatsapp-mcp/whatsapp-mcp/tools"
@@ -90,20 +91,14 @@ func TestSendBulkBodies(t *testing.T) {
 		m := map[string]any{"to": to, "type": "template", "messaging_product": "",
 			"template": actions.TemplateMessage(in.TemplateName, string(in.LanguageCode), in.Components)}
 		out, _ := json.Marshal(m)
-		var v any
-		json.Unmarshal(out, &v)
-		out, _ = json.Marshal(v)
-		return string(out)
+		return string(graphtest.Canonical(t, out))
 	}
 	own := []map[string]any{shared[0],
 		{"type": "body", "parameters": []map[string]any{{"type": "text", "text": "Ana"}}},
 		shared[2],
 		{"type": "button", "sub_type": "url", "index": 1, "parameters": []map[string]any{{"type": "text", "text": "ana"}}}}
 	for i, want := range []string{one(shared, "+16505550001"), one(own, "+16505550002")} {
-		var v any
-		json.Unmarshal(rs[i].Body, &v)
-		got, _ := json.Marshal(v)
-		if string(got) != want {
+		if got := graphtest.Canonical(t, rs[i].Body); string(got) != want {
 			t.Errorf("recipient %d's body:\n got %s\nwant %s", i, got, want)
 		}
 	}

@@ -1,5 +1,5 @@
 // Package graphtest is an httptest fake of Meta's Graph API for the tests of
-// the packages that talk to it (graph, actions). It is a normal package so
+// the packages that talk to it (graph, actions, bulk). It is a normal package so
 // both test suites can share it, but only tests import it.
 //
 // The fake is mounted under [Prefix], so a client that builds absolute paths
@@ -351,4 +351,23 @@ func ParseUpload(t testing.TB, r Request) Upload {
 		}
 		u.Fields[p.FormName()] = string(b)
 	}
+}
+
+// Canonical is the JSON document b with its object keys sorted and its
+// numbers as written: the form in which a recorded request body is
+// compared with Meta's documented example, whose pages order keys
+// inconsistently. It fails the test when b is not JSON.
+func Canonical(t testing.TB, b []byte) []byte {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
