@@ -1,6 +1,6 @@
 // Package graphtest is an httptest fake of Meta's Graph API for the tests of
-// the packages that talk to it (graph, actions, bulk). It is a normal package so
-// both test suites can share it, but only tests import it.
+// the packages that talk to it (graph, actions, bulk). It is a normal
+// package so their test suites can share it, but only tests import it.
 //
 // The fake is mounted under [Prefix], so a client that builds absolute paths
 // ("/v25.0/…") instead of resolving them against its base URL misses it and
