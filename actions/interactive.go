@@ -25,11 +25,6 @@ func InteractiveActions(d *Deps) []tools.Tool {
 	}
 }
 
-// interactiveMessage is the message of an interactive send.
-func interactiveMessage(replyTo string, iv *graph.Interactive) *graph.Message {
-	return &graph.Message{Type: "interactive", Context: replyContext(replyTo), Interactive: iv}
-}
-
 // SendCTAURLInput is the input of WHATSAPP_SEND_CTA_URL
 // (docs/cloud-api.md#cta-url-messages).
 type SendCTAURLInput struct {
@@ -61,8 +56,8 @@ func sendCTAURL(d *Deps) tools.Tool {
 		Prepare:     recipientRule[SendCTAURLInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Tap the button below to see available dates.","button_text":"See Dates","url":"https://www.luckyshrub.com/dates"}`,
 		Handler: func(ctx context.Context, in *SendCTAURLInput) (*SendResult, error) {
-			_, f := headerFooter("", in.FooterText)
-			iv := &graph.Interactive{Type: "cta_url", Header: interactiveHeader(in.HeaderText, in.HeaderMedia), Footer: f, Body: graph.InteractiveText{Text: in.BodyText},
+			iv := &graph.Interactive{Type: "cta_url", Header: interactiveHeader(in.HeaderText, in.HeaderMedia), Footer: interactiveFooter(in.FooterText),
+				Body:   graph.InteractiveText{Text: in.BodyText},
 				Action: graph.InteractiveAction{Name: "cta_url", Parameters: &graph.ActionParameters{DisplayText: in.ButtonText, URL: in.URL}}}
 			return d.dispatch(ctx, in.Recipient, interactiveMessage(in.ReplyToMessageID, iv), true)
 		},
@@ -175,8 +170,8 @@ func sendFlow(d *Deps) tools.Tool {
 		Prepare:     recipientRule[SendFlowInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","flow_id":"1234567890","flow_cta":"Book!","body_text":"Book your appointment","screen":"APPOINTMENT","data":{"service":"haircut"}}`,
 		Handler: func(ctx context.Context, in *SendFlowInput) (*SendResult, error) {
-			h, f := headerFooter(in.HeaderText, in.FooterText)
-			iv := &graph.Interactive{Type: "flow", Header: h, Footer: f, Body: graph.InteractiveText{Text: in.BodyText},
+			iv := &graph.Interactive{Type: "flow", Header: interactiveHeader(in.HeaderText, nil), Footer: interactiveFooter(in.FooterText),
+				Body:   graph.InteractiveText{Text: in.BodyText},
 				Action: graph.InteractiveAction{Name: "flow", Parameters: in.parameters()}}
 			return d.dispatch(ctx, in.Recipient, interactiveMessage(in.ReplyToMessageID, iv), true)
 		},
@@ -291,18 +286,7 @@ type choicesData struct {
 
 // Check enforces unique ids and titles, which tell the answers apart.
 func (in *SendChoicesInput) Check() []tools.FieldError {
-	var errs []tools.FieldError
-	ids, titles := map[string]int{}, map[string]int{}
-	for i, o := range in.Options {
-		if j, dup := ids[o.ID]; dup && o.ID != "" {
-			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("options[%d].id", i), Rule: fmt.Sprintf("must be unique (same as options[%d].id)", j)})
-		}
-		if j, dup := titles[o.Title]; dup && o.Title != "" {
-			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("options[%d].title", i), Rule: fmt.Sprintf("must be unique (same as options[%d].title)", j)})
-		}
-		ids[o.ID], titles[o.Title] = i, i
-	}
-	return errs
+	return uniqueChoices("options", len(in.Options), func(i int) (string, string) { return in.Options[i].ID, in.Options[i].Title })
 }
 
 // asButtons: Meta's reply buttons hold at most 3 titles of at most 20

@@ -513,15 +513,24 @@ func (in *SendButtonsInput) Normalize() {
 // Check enforces unique ids and titles, and one header.
 func (in *SendButtonsInput) Check() []tools.FieldError {
 	errs := headerCheck(in.HeaderText, in.HeaderMedia)
+	return append(errs, uniqueChoices("buttons", len(in.Buttons), func(i int) (string, string) { return in.Buttons[i].ID, in.Buttons[i].Title })...)
+}
+
+// uniqueChoices names each id and title of the n choices of list (at gives
+// choice i's) that repeats an earlier one: a customer's answer names one
+// choice. Empty ones are left to their required rule.
+func uniqueChoices(list string, n int, at func(i int) (id, title string)) []tools.FieldError {
+	var errs []tools.FieldError
 	ids, titles := map[string]int{}, map[string]int{}
-	for i, b := range in.Buttons {
-		if j, dup := ids[b.ID]; dup {
-			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("buttons[%d].id", i), Rule: fmt.Sprintf("must be unique (same as buttons[%d].id)", j)})
+	for i := range n {
+		id, title := at(i)
+		if j, dup := ids[id]; dup && id != "" {
+			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("%s[%d].id", list, i), Rule: fmt.Sprintf("must be unique (same as %s[%d].id)", list, j)})
 		}
-		if j, dup := titles[b.Title]; dup && b.Title != "" {
-			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("buttons[%d].title", i), Rule: fmt.Sprintf("must be unique (same as buttons[%d].title)", j)})
+		if j, dup := titles[title]; dup && title != "" {
+			errs = append(errs, tools.FieldError{Field: fmt.Sprintf("%s[%d].title", list, i), Rule: fmt.Sprintf("must be unique (same as %s[%d].title)", list, j)})
 		}
-		ids[b.ID], titles[b.Title] = i, i
+		ids[id], titles[title] = i, i
 	}
 	return errs
 }
@@ -578,13 +587,18 @@ func interactiveHeader(text string, media *HeaderMediaInput) *graph.InteractiveH
 	return h
 }
 
-func headerFooter(header, footer string) (*graph.InteractiveHeader, *graph.InteractiveText) {
-	h := interactiveHeader(header, nil)
-	var f *graph.InteractiveText
-	if footer != "" {
-		f = &graph.InteractiveText{Text: footer}
+// interactiveFooter is an interactive message's footer; nil when empty.
+func interactiveFooter(text string) *graph.InteractiveText {
+	if text == "" {
+		return nil
 	}
-	return h, f
+	return &graph.InteractiveText{Text: text}
+}
+
+// interactiveMessage is the message of an interactive send, quoting
+// replyTo when set.
+func interactiveMessage(replyTo string, iv *graph.Interactive) *graph.Message {
+	return &graph.Message{Type: "interactive", Context: replyContext(replyTo), Interactive: iv}
 }
 
 func sendInteractiveButtons(d *Deps) tools.Tool {
@@ -600,12 +614,12 @@ func sendInteractiveButtons(d *Deps) tools.Tool {
 		Prepare:     recipientRule[SendButtonsInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Your workshop is at 9am tomorrow. Still coming?","buttons":[{"id":"yes","title":"Yes"},{"id":"reschedule","title":"Reschedule"}]}`,
 		Handler: func(ctx context.Context, in *SendButtonsInput) (*SendResult, error) {
-			_, f := headerFooter("", in.FooterText)
-			iv := &graph.Interactive{Type: "button", Header: interactiveHeader(in.HeaderText, in.HeaderMedia), Footer: f, Body: graph.InteractiveText{Text: in.BodyText}}
+			iv := &graph.Interactive{Type: "button", Header: interactiveHeader(in.HeaderText, in.HeaderMedia), Footer: interactiveFooter(in.FooterText),
+				Body: graph.InteractiveText{Text: in.BodyText}}
 			for _, b := range in.Buttons {
 				iv.Action.Buttons = append(iv.Action.Buttons, graph.ReplyButton{Type: "reply", Reply: graph.ReplyTitle{ID: b.ID, Title: b.Title}})
 			}
-			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "interactive", Context: replyContext(in.ReplyToMessageID), Interactive: iv}, true)
+			return d.dispatch(ctx, in.Recipient, interactiveMessage(in.ReplyToMessageID, iv), true)
 		},
 	})
 }
@@ -672,8 +686,8 @@ func sendInteractiveList(d *Deps) tools.Tool {
 		Prepare:     recipientRule[SendListInput](d),
 		Example:     `{"to_number":"+16505551234","phone_number_id":"106540352242922","body_text":"Which shipping option do you prefer?","button_text":"Shipping options","sections":[{"title":"Fast","rows":[{"id":"express","title":"Express","description":"Next day"}]},{"title":"Cheap","rows":[{"id":"ground","title":"Ground","description":"2-5 days"}]}]}`,
 		Handler: func(ctx context.Context, in *SendListInput) (*SendResult, error) {
-			h, f := headerFooter(in.HeaderText, in.FooterText)
-			iv := &graph.Interactive{Type: "list", Header: h, Footer: f, Body: graph.InteractiveText{Text: in.BodyText}}
+			iv := &graph.Interactive{Type: "list", Header: interactiveHeader(in.HeaderText, nil), Footer: interactiveFooter(in.FooterText),
+				Body: graph.InteractiveText{Text: in.BodyText}}
 			iv.Action.Button = in.ButtonText
 			for _, s := range in.Sections {
 				sec := graph.ListSection{Title: s.Title}
@@ -682,7 +696,7 @@ func sendInteractiveList(d *Deps) tools.Tool {
 				}
 				iv.Action.Sections = append(iv.Action.Sections, sec)
 			}
-			return d.dispatch(ctx, in.Recipient, &graph.Message{Type: "interactive", Context: replyContext(in.ReplyToMessageID), Interactive: iv}, true)
+			return d.dispatch(ctx, in.Recipient, interactiveMessage(in.ReplyToMessageID, iv), true)
 		},
 	})
 }
