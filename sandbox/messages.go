@@ -601,29 +601,11 @@ func (s *Sandbox) checkInteractive(b map[string]any, now time.Time) *apiError {
 	if it == "list" {
 		bodyMax = 4096 // Meta's Nov-2025 list page (docs/cloud-api.md#whatsapp_send_interactive_list)
 	}
-	body, e := reqObject(o, ip, "body")
-	if e != nil {
+	if e := checkInteractiveText(o, "body", bodyMax, true); e != nil {
 		return e
 	}
-	text, e := reqString(body, pathKey(ip, "body"), "text")
-	if e != nil {
+	if e := checkInteractiveText(o, "footer", 60, false); e != nil {
 		return e
-	}
-	if runeLen(text) > bodyMax {
-		return tooLong("interactive['body']['text']", bodyMax)
-	}
-	if _, ok := o["footer"]; ok {
-		f, e := reqObject(o, ip, "footer")
-		if e != nil {
-			return e
-		}
-		ft, e := reqString(f, pathKey(ip, "footer"), "text")
-		if e != nil {
-			return e
-		}
-		if runeLen(ft) > 60 {
-			return tooLong("interactive['footer']['text']", 60)
-		}
 	}
 	if _, ok := o["header"]; ok {
 		if e := s.checkInteractiveHeader(o, it == "button", now); e != nil {
