@@ -79,9 +79,8 @@ func (s *Sandbox) checkNamedInteractive(b, o map[string]any, it string, now time
 	return checkAddressParams(s.customerRegion(b), params)
 }
 
-// checkInteractiveText checks interactive[key].text of every interactive type (body,
-// footer): required or optional, at most max
-// characters.
+// checkInteractiveText checks interactive[key].text (the body or footer of every
+// interactive type): required or optional, at most max characters.
 func checkInteractiveText(o map[string]any, key string, max int, required bool) *apiError {
 	if _, ok := o[key]; !ok && !required {
 		return nil
