@@ -213,6 +213,12 @@ func (s *sqlStore) AcquireBulkJob(ctx context.Context, owner string, ttl time.Du
 	for range 100 {
 		t := s.opt.now()
 		now, until := s.jobTime(t), s.jobTime(t.Add(ttl))
+		// Idle workers ask every poll: a read finds there is nothing to
+		// take without a write transaction (on SQLite, the file's write
+		// lock, which the webhook's commits wait for).
+		if found, err := s.queryRow(ctx, s.jobs.candidate, []any{now, owner}, &id); err != nil || !found {
+			return BulkJob{}, false, wrapErr("store: acquire bulk job", err)
+		}
 		var got bool
 		err := s.jobWrite(ctx, "acquire bulk job", func(tx tx) error {
 			found, err := txQueryRow(ctx, tx, s.jobs.candidate, []any{now, owner}, &id)
