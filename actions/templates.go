@@ -967,10 +967,17 @@ type SendTemplateInput struct {
 // Normalize applies the default language and Meta's lower-case component names.
 func (in *SendTemplateInput) Normalize() {
 	in.Recipient.Normalize()
-	if in.LanguageCode == "" {
-		in.LanguageCode = "en_US"
+	NormalizeTemplate(&in.LanguageCode, in.Components)
+}
+
+// NormalizeTemplate applies a template send's default language (en_US,
+// when lang is set and empty) and Meta's lower-case component, sub-type
+// and parameter names: the single and the bulk template sends share it.
+func NormalizeTemplate(lang *tools.LanguageCode, comps []TemplateComponentInput) {
+	if lang != nil && *lang == "" {
+		*lang = "en_US"
 	}
-	lowerComponents(in.Components)
+	lowerComponents(comps)
 }
 
 func lowerComponents(comps []TemplateComponentInput) {

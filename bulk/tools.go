@@ -65,18 +65,12 @@ type RecipientInput struct {
 // Normalize applies the single template send's normalization (the default
 // language, Meta's lower-case names) to every component list.
 func (in *SendBulkInput) Normalize() {
-	in.LanguageCode, in.Components = normalized(in.LanguageCode, in.Components)
+	actions.NormalizeTemplate(&in.LanguageCode, in.Components)
 	for i := range in.Recipients {
 		r := &in.Recipients[i]
 		r.ToNumber = tools.NormalizePhone(r.ToNumber)
-		_, r.Components = normalized("", r.Components)
+		actions.NormalizeTemplate(nil, r.Components)
 	}
-}
-
-func normalized(lang tools.LanguageCode, c Components) (tools.LanguageCode, Components) {
-	one := actions.SendTemplateInput{LanguageCode: lang, Components: c}
-	one.Normalize()
-	return one.LanguageCode, one.Components
 }
 
 // Check applies the single send's own rules of components (those a tag
